@@ -10,7 +10,9 @@ use std::task::{Context, Poll};
 use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::UnbufferedServerConnection;
-use rustls::{CipherSuite, ClientConfig, ProtocolVersion, ServerConfig, SupportedCipherSuite};
+use rustls::{
+    CipherSuite, ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig, SupportedCipherSuite,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -78,6 +80,8 @@ pub struct SessionInfo {
     pub peer_certificates: Vec<CertificateDer<'static>>,
     /// The negotiated ALPN protocol, if any.
     pub alpn: Option<Vec<u8>>,
+    /// Whether the handshake resumed an earlier session (ticket or ID).
+    pub resumed: bool,
     /// The data path this stream took.
     pub path: DataPath,
 }
@@ -229,18 +233,17 @@ pub async fn connect(
                 .map(<[_]>::to_vec)
                 .unwrap_or_default();
             let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+            let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
             let (secrets, kconn) = conn.dangerous_into_kernel_connection().map_err(tls_err)?;
             let suite = kconn.negotiated_cipher_suite();
-            into_kernel_stream(
-                tcp,
-                KConn::Client(kconn),
+            let hs = Negotiated {
                 suite,
-                secrets,
                 leftover,
                 peer_certificates,
                 alpn,
-                opts,
-            )
+                resumed,
+            };
+            into_kernel_stream(tcp, KConn::Client(kconn), secrets, hs, opts)
         }
     }
 }
@@ -268,33 +271,45 @@ pub async fn accept(
                 .map(<[_]>::to_vec)
                 .unwrap_or_default();
             let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+            let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
             let (secrets, kconn) = conn.dangerous_into_kernel_connection().map_err(tls_err)?;
             let suite = kconn.negotiated_cipher_suite();
-            into_kernel_stream(
-                tcp,
-                KConn::Server(kconn),
+            let hs = Negotiated {
                 suite,
-                secrets,
                 leftover,
                 peer_certificates,
                 alpn,
-                opts,
-            )
+                resumed,
+            };
+            into_kernel_stream(tcp, KConn::Server(kconn), secrets, hs, opts)
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn into_kernel_stream(
-    tcp: TcpStream,
-    kconn: KConn,
+/// What the handshake produced, gathered before rustls' connection is
+/// consumed by the hand-off.
+struct Negotiated {
     suite: SupportedCipherSuite,
-    secrets: rustls::ExtractedSecrets,
     leftover: Vec<u8>,
     peer_certificates: Vec<CertificateDer<'static>>,
     alpn: Option<Vec<u8>>,
+    resumed: bool,
+}
+
+fn into_kernel_stream(
+    tcp: TcpStream,
+    kconn: KConn,
+    secrets: rustls::ExtractedSecrets,
+    hs: Negotiated,
     opts: &Options,
 ) -> io::Result<TlsStream> {
+    let Negotiated {
+        suite,
+        leftover,
+        peer_certificates,
+        alpn,
+        resumed,
+    } = hs;
     let (version, cipher) = suite_cipher(suite)
         .ok_or_else(|| io::Error::other("negotiated suite cannot be offloaded"))?;
     install(&tcp, version, secrets)?;
@@ -316,6 +331,7 @@ fn into_kernel_stream(
             suite: suite_name(suite),
             peer_certificates,
             alpn,
+            resumed,
             path: DataPath::Kernel,
         },
     })
@@ -336,6 +352,7 @@ impl TlsStream {
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+            resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
             path: DataPath::Userspace { reason },
         };
         TlsStream {
