@@ -67,5 +67,5 @@ mod stream;
 mod sys;
 
 pub use kernel::{KtlsError, StreamStats};
-pub use probe::{probe, tls_stat, tls_stat_value, Cipher, KernelSupport, TlsVersion};
+pub use probe::{probe, probe_fresh, tls_stat, tls_stat_value, Cipher, KernelSupport, TlsVersion};
 pub use stream::{accept, connect, DataPath, Mode, Options, SessionInfo, TlsStream};
