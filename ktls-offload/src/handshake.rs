@@ -95,6 +95,27 @@ async fn read_one_record(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(
             e
         }
     })?;
+    // A TLS record starts with a content type (20..=24) and a legacy version
+    // 3.x. Anything else is another protocol (an HTTP or SSH banner, say):
+    // say so at once instead of waiting for a "record" that never completes.
+    if !(20..=24).contains(&header[0]) || header[1] != 3 {
+        let shown: String = header
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "peer is not speaking TLS (it sent {shown:?} where a TLS record header belongs)"
+            ),
+        ));
+    }
     let len = u16::from_be_bytes([header[3], header[4]]) as usize;
     if len > MAX_RECORD_BODY {
         return Err(io::Error::new(

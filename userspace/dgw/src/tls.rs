@@ -211,6 +211,10 @@ async fn connect(cmd: TlsCommand) -> anyhow::Result<()> {
         .next()
         .ok_or_else(|| anyhow!("{host}: no address"))?;
     let limit = Duration::from_secs(timeout);
+    // Probe first (its test sockets move the counters), then snapshot, so
+    // the deltas printed at the end are this connection's alone.
+    let _ = ktls_offload::probe();
+    let stat_before = ktls_offload::tls_stat();
     let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr))
         .await
         .map_err(|_| anyhow!("TCP connect to {addr} timed out after {timeout}s"))?
@@ -310,19 +314,34 @@ async fn connect(cmd: TlsCommand) -> anyhow::Result<()> {
     };
     eprintln!("---");
     eprintln!("peer closed the connection (close_notify) after {total} bytes");
-    print_counters();
+    print_counters(stat_before);
     Ok(())
 }
 
-fn print_counters() {
-    if let Some(stat) = ktls_offload::tls_stat() {
-        let line: Vec<String> = stat
-            .iter()
-            .filter(|(_, v)| *v > 0)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        eprintln!("kernel TLS counters: {}", line.join(" "));
-    }
+/// Prints how the kernel's kTLS counters moved during the connection.
+fn print_counters(before: Option<Vec<(String, u64)>>) {
+    let (Some(before), Some(after)) = (before, ktls_offload::tls_stat()) else {
+        return;
+    };
+    let moved: Vec<String> = after
+        .iter()
+        .filter_map(|(k, v)| {
+            let b = before
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, b)| *b)
+                .unwrap_or(0);
+            (*v > b).then(|| format!("{k} +{}", v - b))
+        })
+        .collect();
+    eprintln!(
+        "kernel TLS counters for this connection: {}",
+        if moved.is_empty() {
+            "none".into()
+        } else {
+            moved.join(", ")
+        }
+    );
 }
 
 #[cfg(test)]
