@@ -1,0 +1,1 @@
+//! Certificate stores and TLS policy (work in progress).
