@@ -1,0 +1,294 @@
+//! Syntax checks for text parameters. Each returns `Err` with what is
+//! allowed, in words an operator understands.
+
+/// Letters, digits, `.`, `_`, `-`; not empty.
+pub fn token(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "character {c:?} not allowed (letters, digits, . _ - only)"
+        ));
+    }
+    Ok(())
+}
+
+fn valid_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// `host`, `host:port`, `1.2.3.4[:port]`, `[v6][:port]`; empty is allowed
+/// (meaning "not configured").
+pub fn host_port(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or("unclosed [ in IPv6 address")?;
+        h.parse::<std::net::Ipv6Addr>()
+            .map_err(|_| format!("{h:?} is not an IPv6 address"))?;
+        match after {
+            "" => return Ok(()),
+            p => (None, p.strip_prefix(':').ok_or("expected :port after ]")?),
+        }
+    } else if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (Some(h), p),
+            None => (Some(s), ""),
+        }
+    };
+    if let Some(h) = host {
+        if h.parse::<std::net::Ipv4Addr>().is_err() && !valid_hostname(h) {
+            return Err(format!("{h:?} is not a host name or IP address"));
+        }
+    }
+    if !port.is_empty() {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(format!("port {port:?} must be 1-65535")),
+        }
+    }
+    Ok(())
+}
+
+/// `http://host[:port][/path]` or `https://...`; empty allowed.
+pub fn http_url(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.contains(char::is_whitespace) {
+        return Err("must not contain spaces".into());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(
+            "credentials in the URL are not allowed; use the user name and password parameters"
+                .into(),
+        );
+    }
+    host_port(authority).map_err(|e| format!("host part: {e}"))?;
+    if authority.is_empty() {
+        return Err("missing host".into());
+    }
+    Ok(())
+}
+
+/// Parses `[+-]hh[:mm[:ss]]` at the start of `s`; returns the rest.
+fn tz_offset(s: &str, what: &str) -> Result<usize, String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let mut parts = 0;
+    loop {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || n > 3 || (parts > 0 && n > 2) {
+            return Err(format!("{what}: expected hh[:mm[:ss]]"));
+        }
+        let v: u32 = s[start..i]
+            .parse()
+            .map_err(|_| format!("{what}: bad number"))?;
+        let limit = if parts == 0 { 167 } else { 59 };
+        if v > limit {
+            return Err(format!("{what}: {v} out of range"));
+        }
+        parts += 1;
+        if parts < 3 && i < b.len() && b[i] == b':' {
+            i += 1;
+            continue;
+        }
+        return Ok(i);
+    }
+}
+
+fn tz_name(s: &str, what: &str) -> Result<usize, String> {
+    if let Some(rest) = s.strip_prefix('<') {
+        let end = rest.find('>').ok_or(format!("{what}: unclosed <"))?;
+        let name = &rest[..end];
+        if name.len() < 3
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-')
+        {
+            return Err(format!(
+                "{what}: <{name}> must be 3 or more letters, digits, + or -"
+            ));
+        }
+        return Ok(end + 2);
+    }
+    let n = s.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+    if n < 3 {
+        return Err(format!("{what}: expected a name of at least 3 letters"));
+    }
+    Ok(n)
+}
+
+fn tz_rule(s: &str) -> Result<(), String> {
+    let (date, time) = match s.split_once('/') {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    if let Some(m) = date.strip_prefix('M') {
+        let v: Vec<&str> = m.split('.').collect();
+        let ok = v.len() == 3
+            && matches!(v[0].parse::<u8>(), Ok(1..=12))
+            && matches!(v[1].parse::<u8>(), Ok(1..=5))
+            && matches!(v[2].parse::<u8>(), Ok(0..=6));
+        if !ok {
+            return Err(format!(
+                "rule {date:?}: expected Mm.w.d (month 1-12, week 1-5, day 0-6)"
+            ));
+        }
+    } else if let Some(j) = date.strip_prefix('J') {
+        if !matches!(j.parse::<u16>(), Ok(1..=365)) {
+            return Err(format!("rule {date:?}: Jn needs n in 1-365"));
+        }
+    } else if !matches!(date.parse::<u16>(), Ok(0..=365)) {
+        return Err(format!("rule {date:?}: expected Mm.w.d, Jn or n"));
+    }
+    if let Some(t) = time {
+        let end = tz_offset(t, "rule time")?;
+        if end != t.len() {
+            return Err(format!("rule time {t:?}: unexpected {:?}", &t[end..]));
+        }
+    }
+    Ok(())
+}
+
+/// A POSIX TZ string (`std offset [dst [offset] [,start[/time],end[/time]]]`),
+/// optionally followed by `;IANA/Name` as newer DGW releases accept.
+pub fn posix_tz(s: &str) -> Result<(), String> {
+    let (tz, iana) = match s.split_once(';') {
+        Some((t, i)) => (t, Some(i)),
+        None => (s, None),
+    };
+    if let Some(i) = iana {
+        if i.is_empty()
+            || !i
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+        {
+            return Err(format!(
+                "IANA name {i:?} after ';' must look like Region/City"
+            ));
+        }
+    }
+    let mut rest = tz;
+    let n = tz_name(rest, "standard time name")?;
+    rest = &rest[n..];
+    let n = tz_offset(rest, "standard offset")?;
+    rest = &rest[n..];
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let n = tz_name(rest, "daylight time name")?;
+    rest = &rest[n..];
+    if !rest.is_empty() && !rest.starts_with(',') {
+        let n = tz_offset(rest, "daylight offset")?;
+        rest = &rest[n..];
+    }
+    if rest.is_empty() {
+        // Without rules the meaning depends on the C library; demand them.
+        return Err("a daylight-saving zone needs ,start[/time],end[/time] rules (e.g. ,M3.2.0/02:00:00,M11.1.0/02:00:00)".into());
+    }
+    let rules = rest
+        .strip_prefix(',')
+        .ok_or(format!("unexpected {rest:?}"))?;
+    let parts: Vec<&str> = rules.split(',').collect();
+    if parts.len() != 2 {
+        return Err("expected exactly two rules: ,start[/time],end[/time]".into());
+    }
+    tz_rule(parts[0])?;
+    tz_rule(parts[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posix_tz_examples_from_the_dgw() {
+        for ok in [
+            "EST5EDT4,M3.2.0/02:00:00,M11.1.0/02:00:00",
+            "EST5DST4,M4.1.0/02:00:00,M10.5.0/02:00:00",
+            "PST8PDT7,M3.2.0/02:00:00,M11.1.0/02:00:00",
+            "GMT0DMT-1,M3.5.0/01:00:00,M10.5.0/02:00:00",
+            "WEST-1DWEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00",
+            "CST-8",
+            "TST-9",
+            "CAUST-9:30DCAUST-10:30,M10.5.0/02:00:00,M3.5.0/02:00:00",
+            "UTC0",
+            "CET-1CEST,M3.5.0,M10.5.0/3",
+            "<+0530>-5:30",
+            "EST5EDT4,M3.2.0/02:00:00,M11.1.0/02:00:00;America/New_York",
+            "NZST-12NZDT,M9.5.0,M4.1.0/3",
+        ] {
+            assert_eq!(posix_tz(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "E5",
+            "EST",
+            "EST5EDT",
+            "EST5EDT,M13.1.0,M11.1.0",
+            "EST5EDT,M3.2.0",
+            "EST5;",
+            "EST99999",
+            "EST5EDT4,M3.2.0/25:99,M11.1.0",
+        ] {
+            assert!(posix_tz(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn hosts_and_urls() {
+        for ok in [
+            "",
+            "sip.example.net",
+            "sip.example.net:5061",
+            "192.0.2.1",
+            "192.0.2.1:5061",
+            "[2001:db8::1]:5061",
+            "2001:db8::1",
+        ] {
+            assert_eq!(host_port(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "-bad.example",
+            "a..b",
+            "host:0",
+            "host:99999",
+            "[2001:db8::1",
+            "exa mple",
+        ] {
+            assert!(host_port(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(http_url("https://acs.example.net:7548/cwmp"), Ok(()));
+        assert!(http_url("ftp://x").is_err());
+        assert!(http_url("https://user:pw@acs.example.net/").is_err());
+        assert!(http_url("https://").is_err());
+    }
+}
