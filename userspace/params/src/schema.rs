@@ -29,6 +29,9 @@ pub enum Apply {
     Restart,
 }
 
+/// A syntax check for text: `Err` says what is allowed.
+pub type TextCheck = fn(&str) -> Result<(), String>;
+
 /// The type of a value, with its constraints.
 #[derive(Clone, Copy)]
 pub enum Kind {
@@ -52,7 +55,7 @@ pub enum Kind {
         /// Longest accepted, in bytes.
         max_len: usize,
         /// Extra syntax check: `Err` carries what is allowed.
-        check: Option<fn(&str) -> Result<(), String>>,
+        check: Option<TextCheck>,
         /// What the check accepts, for docs and errors.
         what: &'static str,
     },
