@@ -2,6 +2,7 @@
 //! tokio and rustls are linked once. Each service and tool is a subcommand;
 //! the logic lives in the library crates, this file only wires them.
 
+mod ctl;
 mod tls;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -19,6 +20,10 @@ enum Command {
     /// TLS diagnostics: kernel TLS capabilities, test connections.
     #[command(subcommand)]
     Tls(tls::TlsCommand),
+    /// Read and change the configuration (through confd, or offline with --store).
+    Ctl(ctl::CtlArgs),
+    /// The configuration service: owns the store, serves net.dgw.Config on D-Bus.
+    Confd(ctl::ConfdArgs),
     /// Print shell completions for bash, zsh, fish, ...
     Completions {
         /// The shell.
@@ -30,6 +35,8 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Tls(c) => tls::run(c),
+        Command::Ctl(a) => ctl::run_ctl(a),
+        Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "dgw", &mut std::io::stdout());
             0

@@ -1,0 +1,330 @@
+//! confd on a private dbus-daemon started by the test, with the real D-Bus
+//! policy file; `dgw ctl` against it as root (admin) and as `nobody`
+//! (everyone else): the policy must let nobody read and refuse changes.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const DGW: &str = env!("CARGO_BIN_EXE_dgw");
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn policy_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../confd/dbus/net.dgw.Config.conf")
+        .canonicalize()
+        .unwrap()
+}
+
+fn bus_config(dir: &Path) -> PathBuf {
+    // The defaults of Debian's system bus (deny method calls and name
+    // ownership unless a service's policy opens them), plus our policy.
+    let cfg = format!(
+        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path={dir}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"#,
+        dir = dir.display(),
+        policy = policy_file().display()
+    );
+    let p = dir.join("bus.conf");
+    std::fs::write(&p, cfg).unwrap();
+    p
+}
+
+fn ctl(addr: &str, as_nobody: bool, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = if as_nobody {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", DGW]);
+        c
+    } else {
+        Command::new(DGW)
+    };
+    cmd.args(["ctl", "--bus", addr]).args(args);
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(s) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn confd_over_dbus_with_policy() {
+    let have = |p: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    // SAFETY-free check for root: geteuid via `id -u`.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root || !have("dbus-daemon") || !have("setpriv") {
+        eprintln!(
+            "SKIP: needs root, dbus-daemon and setpriv (make test installs them; CI runs as root)"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("confd-dbus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // nobody must reach the socket.
+    std::process::Command::new("chmod")
+        .args(["0755", dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let conf = bus_config(&dir);
+    let mut daemon = Command::new("dbus-daemon")
+        .args([
+            "--nofork",
+            "--print-address",
+            &format!("--config-file={}", conf.display()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _daemon = Kill(daemon);
+    let addr = line.trim().to_string();
+    assert!(addr.starts_with("unix:"), "dbus-daemon said {addr:?}");
+
+    // confd with a notify socket: it must say READY=1 (Type=notify).
+    let notify = dir.join("notify");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let store = dir.join("store");
+    let confd = Command::new(DGW)
+        .args(["confd", "--store", store.to_str().unwrap(), "--bus", &addr])
+        .env("NOTIFY_SOCKET", &notify)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _confd = Kill(confd);
+    let mut buf = [0u8; 256];
+    let t0 = Instant::now();
+    let n = sock.recv(&mut buf).expect("confd never notified readiness");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    eprintln!("confd ready in {:?}", t0.elapsed());
+
+    // Root (admin): set, get, list, script, export.
+    let o = ctl(
+        &addr,
+        false,
+        &["set", "Web.ServerPort=8080", "Cwmp.AcsPassword=hunter2"],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("restart required: Cwmp, Web"),
+        "{}",
+        text(&o)
+    );
+    let o = ctl(&addr, false, &["get", "web.serverport"], None);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "web.serverport=8080\n");
+    let o = ctl(
+        &addr,
+        false,
+        &["--json", "get", "Web.ServerPort", "Hoc.StaticTimeZone"],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["Web.ServerPort"], "8080");
+    let o = ctl(&addr, false, &["get", "Cwmp.AcsPassword"], None);
+    assert!(
+        !o.status.success() && text(&o).contains("write-only secret"),
+        "{}",
+        text(&o)
+    );
+    let bad = "Web.SecureServerPort=8443\nSipEp.TransportTlsVersion=TLSv1\n";
+    let o = ctl(&addr, false, &["apply", "-"], Some(bad));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 2: SipEp.TransportTlsVersion")
+            && text(&o).contains("nothing changed"),
+        "{}",
+        text(&o)
+    );
+    let o = ctl(&addr, false, &["get", "Web.SecureServerPort"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Web.SecureServerPort=443\n",
+        "the bad script changed something"
+    );
+    let o = ctl(
+        &addr,
+        false,
+        &["apply", "-", "--dry-run"],
+        Some("Web.SecureServerPort=8443\n"),
+    );
+    assert!(
+        text(&o).contains("would change: Web.SecureServerPort"),
+        "{}",
+        text(&o)
+    );
+    let o = ctl(&addr, false, &["get", "Web.SecureServerPort"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Web.SecureServerPort=443\n",
+        "dry run changed something"
+    );
+    let o = ctl(
+        &addr,
+        false,
+        &["apply", "-"],
+        Some("Web.SecureServerPort=8443\nScm.RestartRequiredServices\n"),
+    );
+    assert!(
+        o.status.success() && text(&o).contains("command: Scm.RestartRequiredServices"),
+        "{}",
+        text(&o)
+    );
+    let o = ctl(&addr, false, &["export", "--secrets"], None);
+    assert!(
+        text(&o).contains("Cwmp.AcsPassword=hunter2"),
+        "{}",
+        text(&o)
+    );
+
+    // Everyone else: may read what is not secret, may not change.
+    let o = ctl(&addr, true, &["get", "Web.ServerPort"], None);
+    assert!(o.status.success(), "nobody cannot read: {}", text(&o));
+    let o = ctl(&addr, true, &["list", "Web."], None);
+    assert!(
+        o.status.success() && text(&o).contains("Web.HttpMode=Secure"),
+        "{}",
+        text(&o)
+    );
+    let o = ctl(&addr, true, &["export"], None);
+    assert!(
+        o.status.success() && !text(&o).contains("hunter2"),
+        "{}",
+        text(&o)
+    );
+    for args in [
+        &["set", "Web.ServerPort=81"][..],
+        &["export", "--secrets"],
+        &["factory-reset", "--yes"],
+    ] {
+        let o = ctl(&addr, true, args, None);
+        assert!(
+            !o.status.success(),
+            "nobody could run {args:?}: {}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("permission denied"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    let o = ctl(&addr, true, &["apply", "-"], Some("Web.ServerPort=82\n"));
+    assert!(text(&o).contains("permission denied"), "{}", text(&o));
+    let o = ctl(&addr, false, &["get", "Web.ServerPort"], None);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Web.ServerPort=8080\n");
+
+    // The store on disk holds what was set (and is private).
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(store.join("config.json")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctl_offline_store_and_schema() {
+    let dir = std::env::temp_dir().join(format!("ctl-offline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |args: &[&str]| {
+        Command::new(DGW)
+            .args(["ctl", "--store", dir.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["set", "Hoc.StaticTimeZone=CET-1CEST,M3.5.0,M10.5.0/3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["set", "Hoc.StaticTimeZone=Mars/Olympus"]);
+    assert!(
+        !o.status.success() && text(&o).contains("Hoc.StaticTimeZone"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["get", "Hoc.StaticTimeZone"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hoc.StaticTimeZone=CET-1CEST,M3.5.0,M10.5.0/3\n"
+    );
+    let o = run(&["factory-reset"]);
+    assert!(!o.status.success(), "factory-reset without --yes ran");
+    let o = run(&["factory-reset", "--yes"]);
+    assert!(o.status.success());
+    let o = run(&["get", "Hoc.StaticTimeZone"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Hoc.StaticTimeZone=EST5EDT4,M3.2.0/02:00:00,M11.1.0/02:00:00\n"
+    );
+    // The committed parameter reference is what the schema generates.
+    let o = Command::new(DGW)
+        .args(["ctl", "schema", "--markdown"])
+        .output()
+        .unwrap();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/parameters.md");
+    let committed = std::fs::read_to_string(&docs).unwrap_or_default();
+    assert!(
+        committed == String::from_utf8_lossy(&o.stdout),
+        "docs/parameters.md is stale: run `dgw ctl schema --markdown > docs/parameters.md`"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
