@@ -85,7 +85,7 @@ pub use import::{
 pub use model::{HostCertInfo, OthersCertInfo, Service, ServiceSet, Usage};
 pub use params::{CipherSuiteParam, TlsVersionParam, ValidationLevel};
 pub use policy::{
-    cipher_suites, client_config, crypto_provider, protocol_versions, server_config,
-    ClientPolicy, ServerPolicy,
+    cipher_suites, client_config, crypto_provider, protocol_versions, server_config, ClientPolicy,
+    ServerPolicy,
 };
 pub use store::{CertStore, HostCredential, PkiSnapshot, SYSTEM_CA_BUNDLE};
