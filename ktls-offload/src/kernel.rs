@@ -50,6 +50,8 @@ pub enum KtlsError {
     Tls(rustls::Error),
     /// Installing keys in the kernel failed.
     Install(String),
+    /// The socket failed (reset, timeout, ...); the kind is kept.
+    Io(io::ErrorKind, String),
 }
 
 impl fmt::Display for KtlsError {
@@ -77,6 +79,7 @@ impl fmt::Display for KtlsError {
             }
             KtlsError::Tls(e) => write!(f, "TLS error: {e}"),
             KtlsError::Install(e) => write!(f, "installing kTLS keys failed: {e}"),
+            KtlsError::Io(_, e) => write!(f, "{e}"),
         }
     }
 }
@@ -88,6 +91,7 @@ impl KtlsError {
         match self {
             KtlsError::PeerAlert(_) => io::ErrorKind::ConnectionAborted,
             KtlsError::Truncated => io::ErrorKind::UnexpectedEof,
+            KtlsError::Io(kind, _) => *kind,
             _ => io::ErrorKind::InvalidData,
         }
     }
@@ -236,22 +240,26 @@ impl KernelStream {
         }
     }
 
-    fn map_kernel_error(e: io::Error) -> KtlsError {
-        match e.raw_os_error() {
-            Some(libc::EBADMSG) => KtlsError::BadRecord(
-                "authentication failed (bad_record_mac): corrupted data or wrong keys".into(),
-            ),
-            Some(libc::EMSGSIZE) => {
-                KtlsError::BadRecord("record too large (record_overflow)".into())
+    /// Turns a failed `recvmsg`/`splice` into an error. Only the codes kTLS
+    /// uses for bad records become [`KtlsError::BadRecord`]; the rest (a
+    /// reset, a timeout) keep their own kind so callers can tell them apart.
+    fn map_kernel_error(&mut self, e: io::Error) -> io::Error {
+        let bad = match e.raw_os_error() {
+            Some(libc::EBADMSG) => {
+                "authentication failed (bad_record_mac): corrupted data or wrong keys"
             }
-            Some(libc::EINVAL) => {
-                KtlsError::BadRecord("malformed record header or wrong protocol version".into())
+            Some(libc::EMSGSIZE) => "record too large (record_overflow)",
+            Some(libc::EINVAL) => "malformed record header or wrong protocol version",
+            Some(libc::EKEYEXPIRED) => "record under keys that were not installed",
+            Some(libc::EIO) => "record the kernel could not process",
+            _ => {
+                let kind = e.kind();
+                let msg = e.to_string();
+                self.failed = Some(KtlsError::Io(kind, msg.clone()));
+                return io::Error::new(kind, msg);
             }
-            Some(libc::EKEYEXPIRED) => {
-                KtlsError::BadRecord("record under keys that were not installed".into())
-            }
-            _ => KtlsError::BadRecord(e.to_string()),
-        }
+        };
+        self.fail(KtlsError::BadRecord(bad.into()))
     }
 
     /// Sends one control record, waiting for socket space.
@@ -445,11 +453,13 @@ impl KernelStream {
             };
             let r = match res {
                 Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) if e.raw_os_error().is_some() && e.kind() != io::ErrorKind::Interrupted => {
-                    return Poll::Ready(Err(self.fail(Self::map_kernel_error(e))))
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::Interrupted =>
+                {
+                    continue
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => return Poll::Ready(Err(self.map_kernel_error(e))),
             };
             match r.record_type {
                 None if r.len == 0 => return Poll::Ready(Err(self.fail(KtlsError::Truncated))),
@@ -512,16 +522,16 @@ impl KernelStream {
         }
     }
 
+    /// Sends close_notify. TCP itself is closed when the stream is dropped,
+    /// not here: `shutdown(SHUT_WR)` right after a send could cut off a record
+    /// the TLS layer still holds (a partly pushed record lives in kTLS, not in
+    /// TCP's queue, and a FIN would overtake it). Peers end on close_notify.
     pub(crate) fn poll_shutdown_priv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.sent_close_notify && self.failed.is_none() {
             ready!(self.poll_send_record(cx, sys::CONTENT_ALERT, &[1, Alert::CLOSE_NOTIFY]))?;
             self.sent_close_notify = true;
         }
-        match sys::shutdown(self.tcp.as_fd(), libc::SHUT_WR) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(e)),
-        }
+        Poll::Ready(Ok(()))
     }
 
     /// Sends `len` bytes of `file` from `offset` with `sendfile(2)`: the
@@ -569,71 +579,123 @@ impl KernelStream {
         mut offset: u64,
         limit: u64,
     ) -> io::Result<u64> {
-        use std::os::unix::fs::FileExt;
         let mut total = 0u64;
-        // Bytes rustls or a small read left behind go first.
-        if self.plain_pos < self.plain.len() {
-            let n = ((self.plain.len() - self.plain_pos) as u64).min(limit) as usize;
-            file.write_all_at(&self.plain[self.plain_pos..self.plain_pos + n], offset)?;
-            self.plain_pos += n;
-            offset += n as u64;
-            total += n as u64;
-        }
         if self.pipe.is_none() {
             let (r, w) = sys::pipe()?;
             let _ = sys::set_pipe_size(w.as_fd(), 1 << 20);
             self.pipe = Some((r, w));
         }
-        let mut scratch = vec![0u8; MAX_PLAINTEXT];
         while total < limit {
+            // Bytes rustls or an earlier small read left behind go first.
+            if self.plain_pos < self.plain.len() {
+                let n = ((self.plain.len() - self.plain_pos) as u64).min(limit - total) as usize;
+                let r = write_all_at(
+                    file,
+                    &self.plain[self.plain_pos..self.plain_pos + n],
+                    offset,
+                );
+                r.map_err(|e| self.fail(e))?;
+                self.plain_pos += n;
+                if self.plain_pos == self.plain.len() {
+                    self.plain.clear();
+                    self.plain_pos = 0;
+                }
+                offset += n as u64;
+                total += n as u64;
+                continue;
+            }
             self.check_failed()?;
             if self.read_eof {
                 break;
             }
             let want = ((limit - total) as usize).min(1 << 20);
             self.tcp.readable().await?;
-            let (pr, pw) = self.pipe.as_ref().expect("pipe created above");
             let fd = self.tcp.as_fd();
+            let pw = self.pipe.as_ref().expect("pipe created above").1.as_fd();
             let res = self.tcp.try_io(Interest::READABLE, || {
-                sys::splice(
-                    fd,
-                    pw.as_fd(),
-                    want,
-                    libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-                )
+                sys::splice(fd, pw, want, libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE)
             });
             match res {
-                Ok(0) => return Err(self.fail(KtlsError::Truncated)),
-                Ok(mut n) => {
+                Ok(0) => {
+                    // Either the end of TCP or an empty data record (legal
+                    // TLS): one recvmsg-based read tells them apart.
+                    total += self.read_one_into(file, &mut offset, limit - total).await?;
+                }
+                Ok(n) => {
+                    self.drain_pipe(file, &mut offset, n)?;
                     total += n as u64;
-                    while n > 0 {
-                        let m = sys::splice_to_offset(pr.as_fd(), file.as_fd(), &mut offset, n)?;
-                        if m == 0 {
-                            return Err(io::Error::other("splice into the file made no progress"));
-                        }
-                        n -= m;
-                    }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::Interrupted =>
+                {
+                    continue
+                }
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    // A control record (or a kernel without TLS splice):
-                    // one recvmsg-based read handles it and keeps order.
-                    let cap = ((limit - total) as usize).min(scratch.len());
-                    let mut rb = ReadBuf::new(&mut scratch[..cap]);
-                    std::future::poll_fn(|cx| self.poll_read_priv(cx, &mut rb)).await?;
-                    let got = rb.filled().len();
-                    file.write_all_at(rb.filled(), offset)?;
-                    offset += got as u64;
-                    total += got as u64;
+                    // A control record at the head of the queue (or a kernel
+                    // without TLS splice): take it through recvmsg, which
+                    // handles KeyUpdate, tickets and close_notify, then resume.
+                    total += self.read_one_into(file, &mut offset, limit - total).await?;
                 }
-                Err(e) if e.raw_os_error().is_some() => {
-                    return Err(self.fail(Self::map_kernel_error(e)))
-                }
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.map_kernel_error(e)),
             }
         }
         Ok(total)
     }
+
+    /// One `poll_read_priv` into the file at `offset`; returns bytes written.
+    async fn read_one_into(
+        &mut self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        room: u64,
+    ) -> io::Result<u64> {
+        let mut scratch = vec![0u8; MAX_PLAINTEXT.min(room as usize)];
+        let mut rb = ReadBuf::new(&mut scratch);
+        std::future::poll_fn(|cx| self.poll_read_priv(cx, &mut rb)).await?;
+        let got = rb.filled().len();
+        // The bytes are gone from the socket: if the file refuses them, the
+        // stream fails rather than continue with a hole.
+        write_all_at(file, &scratch[..got], *offset).map_err(|e| self.fail(e))?;
+        *offset += got as u64;
+        Ok(got as u64)
+    }
+
+    /// Moves `n` bytes just spliced into the pipe on into the file. If the
+    /// file refuses (disk full), those bytes are lost to this stream, so it
+    /// fails rather than let a later read skip or misplace them.
+    fn drain_pipe(
+        &mut self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        mut n: usize,
+    ) -> io::Result<()> {
+        while n > 0 {
+            let pr = self.pipe.as_ref().expect("pipe exists").0.as_fd();
+            match sys::splice_to_offset(pr, file.as_fd(), offset, n) {
+                Ok(0) => {
+                    self.pipe = None;
+                    let why = "splice into the file made no progress".to_string();
+                    return Err(self.fail(KtlsError::Io(io::ErrorKind::WriteZero, why)));
+                }
+                Ok(m) => n -= m,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.pipe = None;
+                    return Err(
+                        self.fail(KtlsError::Io(e.kind(), format!("writing the file: {e}")))
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_all_at(file: &std::fs::File, buf: &[u8], offset: u64) -> Result<(), KtlsError> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(buf, offset)
+        .map_err(|e| KtlsError::Io(e.kind(), format!("writing the file: {e}")))
 }
 
 impl AsyncRead for KernelStream {

@@ -57,7 +57,11 @@
 //!
 //! All `unsafe` code is in one private module of system-call wrappers, each
 //! block with a `SAFETY` comment.
-#![deny(missing_docs)]
+#![deny(
+    missing_docs,
+    clippy::undocumented_unsafe_blocks,
+    unsafe_op_in_unsafe_fn
+)]
 
 pub mod control;
 mod handshake;

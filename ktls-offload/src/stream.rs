@@ -44,6 +44,9 @@ pub struct Options {
     /// the suite's confidentiality limit (only lowers it; used by tests to
     /// exercise the rekey without sending 2^23 records).
     pub key_update_after_records: Option<u64>,
+    /// Lower the hard limit (the suite's confidentiality limit) at which
+    /// writes fail when the keys cannot be updated. For tests.
+    pub record_limit: Option<u64>,
 }
 
 /// Which path carries a stream's bytes.
@@ -99,6 +102,10 @@ enum Inner {
 pub struct TlsStream {
     inner: Inner,
     info: SessionInfo,
+    /// 0-RTT data a userspace server accepted during the handshake, given to
+    /// the reader before anything else (tokio-rustls does not return it).
+    early: Vec<u8>,
+    early_pos: usize,
 }
 
 fn suite_cipher(s: SupportedCipherSuite) -> Option<(TlsVersion, Cipher)> {
@@ -320,7 +327,16 @@ fn into_kernel_stream(
         version,
         rekey: k.tls13_rekey,
         leftover,
-        confidentiality_limit: confidentiality_limit(suite),
+        confidentiality_limit: opts
+            .record_limit
+            .unwrap_or(u64::MAX)
+            .min(confidentiality_limit(suite))
+            // The TLS 1.2 GCM nonce window (see sys.rs) must never run out.
+            .min(if version == TlsVersion::Tls12 {
+                sys::TLS12_NONCE_WINDOW
+            } else {
+                u64::MAX
+            }),
         rekey_after: opts.key_update_after_records,
     });
     Ok(TlsStream {
@@ -334,11 +350,21 @@ fn into_kernel_stream(
             resumed,
             path: DataPath::Kernel,
         },
+        early: Vec::new(),
+        early_pos: 0,
     })
 }
 
 impl TlsStream {
-    fn user(s: tokio_rustls::TlsStream<TcpStream>, reason: String) -> TlsStream {
+    fn user(mut s: tokio_rustls::TlsStream<TcpStream>, reason: String) -> TlsStream {
+        let mut early = Vec::new();
+        if let tokio_rustls::TlsStream::Server(srv) = &mut s {
+            if let Some(mut ed) = srv.get_mut().1.early_data() {
+                use std::io::Read;
+                // Bounded by the config's max_early_data_size.
+                let _ = ed.read_to_end(&mut early);
+            }
+        }
         let (_, conn) = s.get_ref();
         let suite = conn.negotiated_cipher_suite().expect("handshake complete");
         let (version, cipher) =
@@ -357,6 +383,8 @@ impl TlsStream {
         };
         TlsStream {
             inner: Inner::User(Box::new(s)),
+            early,
+            early_pos: 0,
             info,
         }
     }
@@ -428,15 +456,18 @@ impl TlsStream {
         offset: u64,
         limit: u64,
     ) -> io::Result<u64> {
-        match &mut self.inner {
-            Inner::Kernel(k) => k.splice_to_file(file, offset, limit).await,
-            Inner::User(u) => {
+        if let Inner::Kernel(k) = &mut self.inner {
+            return k.splice_to_file(file, offset, limit).await;
+        }
+        {
+            {
                 use std::os::unix::fs::FileExt;
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut done = 0u64;
                 while done < limit {
                     let want = ((limit - done) as usize).min(buf.len());
-                    let n = u.read(&mut buf[..want]).await?;
+                    // Through `self`, so 0-RTT data comes first.
+                    let n = self.read(&mut buf[..want]).await?;
                     if n == 0 {
                         break;
                     }
@@ -455,10 +486,46 @@ impl AsyncRead for TlsStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
+        let this = self.get_mut();
+        match &mut this.inner {
             Inner::Kernel(k) => k.poll_read_priv(cx, buf),
-            Inner::User(u) => Pin::new(u.as_mut()).poll_read(cx, buf),
+            Inner::User(u) => {
+                if this.early_pos < this.early.len() {
+                    let n = buf.remaining().min(this.early.len() - this.early_pos);
+                    buf.put_slice(&this.early[this.early_pos..this.early_pos + n]);
+                    this.early_pos += n;
+                    return Poll::Ready(Ok(()));
+                }
+                Pin::new(u.as_mut())
+                    .poll_read(cx, buf)
+                    .map_err(same_error_as_kernel)
+            }
         }
+    }
+}
+
+/// Gives userspace errors the shape the kernel path uses, so callers handle
+/// one set: a fatal alert from the peer becomes [`KtlsError::PeerAlert`].
+fn same_error_as_kernel(e: io::Error) -> io::Error {
+    let alert = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .and_then(|r| match r {
+            rustls::Error::AlertReceived(a) => Some(u8::from(*a)),
+            _ => None,
+        });
+    match alert {
+        Some(description) => {
+            let a = crate::control::Alert {
+                level: 2,
+                description,
+            };
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                crate::KtlsError::PeerAlert(a),
+            )
+        }
+        None => e,
     }
 }
 

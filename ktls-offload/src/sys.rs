@@ -26,20 +26,24 @@ pub const TLS_CIPHER_AES_GCM_128: u16 = 51;
 pub const TLS_CIPHER_AES_GCM_256: u16 = 52;
 pub const TLS_CIPHER_CHACHA20_POLY1305: u16 = 54;
 
+/// Records a TLS 1.2 AES-GCM key may protect in the kernel: the stream
+/// enforces rustls' limit for those suites (2^24), well inside this.
+pub const TLS12_NONCE_WINDOW: u64 = 1 << 32;
+
 /// TLS record content types (RFC 8446 §5.1).
 pub const CONTENT_ALERT: u8 = 21;
 pub const CONTENT_HANDSHAKE: u8 = 22;
 pub const CONTENT_APPLICATION_DATA: u8 = 23;
 
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub struct CryptoInfoHeader {
     version: u16,
     cipher_type: u16,
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub struct AesGcm128 {
     info: CryptoInfoHeader,
     iv: [u8; 8],
@@ -49,7 +53,7 @@ pub struct AesGcm128 {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub struct AesGcm256 {
     info: CryptoInfoHeader,
     iv: [u8; 8],
@@ -59,7 +63,7 @@ pub struct AesGcm256 {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub struct Chacha20Poly1305 {
     info: CryptoInfoHeader,
     iv: [u8; 12],
@@ -67,6 +71,11 @@ pub struct Chacha20Poly1305 {
     salt: [u8; 0],
     rec_seq: [u8; 8],
 }
+
+// The layouts must match `include/uapi/linux/tls.h` byte for byte.
+const _: () = assert!(size_of::<AesGcm128>() == 40);
+const _: () = assert!(size_of::<AesGcm256>() == 56);
+const _: () = assert!(size_of::<Chacha20Poly1305>() == 56);
 
 /// Key material for one direction of a kTLS socket, in the kernel's layout.
 ///
@@ -106,14 +115,48 @@ impl CryptoInfo {
     /// rustls derived, the key and the next record sequence number.
     ///
     /// For AES-GCM the kernel wants the IV split: the first four bytes are
-    /// the implicit "salt", the last eight the nonce base. ChaCha20 takes all
+    /// the implicit "salt", the last eight the nonce part. ChaCha20 takes all
     /// twelve bytes as IV and has no salt.
+    ///
+    /// TLS 1.2 AES-GCM needs care. There the 8-byte nonce part is *explicit*
+    /// (sent in each record) and the kernel does not derive it from the
+    /// sequence number: it sends the `iv` it is given as the next record's
+    /// explicit nonce and counts up from there. rustls, before the hand-off,
+    /// used `iv[4..] XOR seq` for its records (the Finished at sequence 0 went
+    /// out with `iv[4..]` itself). Handing the kernel `iv[4..]` would make its
+    /// first record reuse that nonce under the same key, which breaks
+    /// AES-GCM. So the kernel starts from the record sequence number instead
+    /// (the counter construction of RFC 5288 §3), and [`CryptoInfo::new`]
+    /// refuses in the astronomically unlikely case where rustls' nonces fall
+    /// in the range the counter will use. TLS 1.3 and ChaCha20 XOR the
+    /// sequence number on both sides, so their `iv` passes through.
     pub fn new(version: u16, aead: Aead, key: &[u8], iv: &[u8], seq: u64) -> io::Result<Self> {
         let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("kTLS: {what}"));
         if iv.len() != 12 {
             return Err(bad("IV must be 12 bytes"));
         }
         let rec_seq = seq.to_be_bytes();
+        let tls12_gcm = version == TLS_1_2_VERSION && aead != Aead::Chacha20Poly1305;
+        let explicit: [u8; 8] = if tls12_gcm {
+            // rustls used base ^ j for j < seq (a handful of handshake
+            // records); the kernel will use start, start+1, ... for at most
+            // the suite's limit (2^24 records, enforced by the stream).
+            // Start at seq, or, if one of rustls' nonces lies in that window
+            // (chance 2^-32), in a window a quarter of the space away: seq
+            // used nonces can block at most seq of the four windows.
+            let base = u64::from_be_bytes(iv[4..12].try_into().expect("length checked"));
+            let used =
+                |start: u64| (0..seq).any(|j| (base ^ j).wrapping_sub(start) < TLS12_NONCE_WINDOW);
+            let start = (0..4u64)
+                .map(|k| seq.wrapping_add(k << 62))
+                .find(|&start| !used(start))
+                .ok_or_else(|| {
+                    bad("no unused TLS 1.2 nonce range; refusing to offload this connection")
+                })?;
+            start.to_be_bytes()
+        } else {
+            iv[4..12].try_into().expect("length checked")
+        };
         Ok(match aead {
             Aead::AesGcm128 => {
                 let mut c = AesGcm128 {
@@ -129,7 +172,7 @@ impl CryptoInfo {
                 }
                 c.key.copy_from_slice(key);
                 c.salt.copy_from_slice(&iv[..4]);
-                c.iv.copy_from_slice(&iv[4..]);
+                c.iv = explicit;
                 CryptoInfo::AesGcm128(c)
             }
             Aead::AesGcm256 => {
@@ -146,7 +189,7 @@ impl CryptoInfo {
                 }
                 c.key.copy_from_slice(key);
                 c.salt.copy_from_slice(&iv[..4]);
-                c.iv.copy_from_slice(&iv[4..]);
+                c.iv = explicit;
                 CryptoInfo::AesGcm256(c)
             }
             Aead::Chacha20Poly1305 => {
@@ -226,8 +269,11 @@ pub fn set_crypto(fd: BorrowedFd<'_>, direction: libc::c_int, info: &CryptoInfo)
     cvt(unsafe { libc::setsockopt(fd.as_raw_fd(), SOL_TLS, direction, ptr, len) }).map(drop)
 }
 
-/// Space for one control message carrying a single byte (the record type).
+/// Space for one control message carrying a single byte (the record type):
+/// `CMSG_SPACE(1)`, which is 24 on 64-bit Linux (checked below).
 const CMSG_SPACE_1: usize = 24;
+// SAFETY: CMSG_SPACE is pure arithmetic on its argument.
+const _: () = assert!(unsafe { libc::CMSG_SPACE(1) } as usize <= CMSG_SPACE_1);
 
 #[repr(C, align(8))]
 struct CmsgBuf([u8; CMSG_SPACE_1]);
@@ -258,13 +304,23 @@ pub fn recv_record(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Received> {
     // SAFETY: `msg` points at `iov` (describing `buf`) and `cmsg`, both live
     // and exclusively borrowed for the duration of the call.
     let len = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })?;
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        // The record type did not fit: never guess it.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "kTLS control message truncated",
+        ));
+    }
     let mut record_type = None;
     // SAFETY: `msg` was filled by the kernel; CMSG_FIRSTHDR/CMSG_NXTHDR walk
     // only within `msg_control`/`msg_controllen`, which the kernel bounded.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
-            if (*c).cmsg_level == SOL_TLS && (*c).cmsg_type == TLS_GET_RECORD_TYPE {
+            if (*c).cmsg_level == SOL_TLS
+                && (*c).cmsg_type == TLS_GET_RECORD_TYPE
+                && (*c).cmsg_len as usize >= libc::CMSG_LEN(1) as usize
+            {
                 record_type = Some(*libc::CMSG_DATA(c));
             }
             c = libc::CMSG_NXTHDR(&msg, c);
@@ -413,4 +469,56 @@ pub fn kernel_release() -> String {
         .map(|&c| c as u8)
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls12_gcm_kernel_nonces_never_repeat_rustls_ones() {
+        let key = [7u8; 16];
+        let iv = [1, 2, 3, 4, 0xa0, 0xb1, 0xc2, 0xd3, 0xe4, 0xf5, 0x06, 0x17];
+        for seq in [1u64, 2, 5] {
+            let info = CryptoInfo::new(TLS_1_2_VERSION, Aead::AesGcm128, &key, &iv, seq).unwrap();
+            let CryptoInfo::AesGcm128(c) = &info else {
+                panic!("wrong variant")
+            };
+            // The kernel sends c.iv, c.iv+1, ... as explicit nonces.
+            let first = u64::from_be_bytes(c.iv);
+            assert_eq!(first, seq);
+            let base = u64::from_be_bytes(iv[4..].try_into().unwrap());
+            for j in 0..seq {
+                let used = base ^ j; // what rustls sent at sequence j
+                assert!(
+                    used.wrapping_sub(first) >= TLS12_NONCE_WINDOW,
+                    "kernel would reuse rustls' nonce of record {j}"
+                );
+            }
+            assert_eq!(c.salt, [1, 2, 3, 4]);
+            assert_eq!(c.rec_seq, seq.to_be_bytes());
+        }
+        // A base inside the counter's window moves the window away.
+        let mut near = iv;
+        near[4..].copy_from_slice(&3u64.to_be_bytes());
+        let info = CryptoInfo::new(TLS_1_2_VERSION, Aead::AesGcm256, &[0; 32], &near, 1).unwrap();
+        let CryptoInfo::AesGcm256(c) = &info else {
+            panic!("wrong variant")
+        };
+        let start = u64::from_be_bytes(c.iv);
+        assert_eq!(start, 1 + (1 << 62));
+        assert!(3u64.wrapping_sub(start) >= TLS12_NONCE_WINDOW);
+        // TLS 1.3 and ChaCha20 keep rustls' IV (both sides XOR the sequence).
+        let info = CryptoInfo::new(TLS_1_3_VERSION, Aead::AesGcm128, &key, &iv, 3).unwrap();
+        let CryptoInfo::AesGcm128(c) = &info else {
+            panic!("wrong variant")
+        };
+        assert_eq!(c.iv, iv[4..]);
+        let info =
+            CryptoInfo::new(TLS_1_2_VERSION, Aead::Chacha20Poly1305, &[0; 32], &iv, 3).unwrap();
+        let CryptoInfo::Chacha20Poly1305(c) = &info else {
+            panic!("wrong variant")
+        };
+        assert_eq!(c.iv, iv);
+    }
 }

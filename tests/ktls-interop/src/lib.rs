@@ -134,8 +134,20 @@ impl Ctx {
         ))
     }
 
+    /// Options for streams under test: the userspace expectation forces
+    /// the userspace path, so the host suite means the same on a host whose
+    /// kernel happens to have kTLS (Debian's has it as a module).
     fn opts(&self) -> Options {
-        Options::default()
+        match self.expect {
+            Expect::Userspace => Options {
+                mode: Mode::Userspace,
+                ..Default::default()
+            },
+            Expect::Kernel { .. } => Options {
+                mode: Mode::Kernel,
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -226,16 +238,35 @@ pub fn scenarios() -> Vec<Scenario> {
         "handoff-keeps-data-sent-with-finished".into(),
         handoff_keeps_data,
     ));
+    v.push(scenario(
+        "handoff-peer-data-in-the-last-flight".into(),
+        handoff_same_flight,
+    ));
+    v.push(scenario("handoff-keeps-0rtt-early-data".into(), early_data));
+    v.push(scenario(
+        "keyupdate-during-recv_to_file-download".into(),
+        keyupdate_during_download,
+    ));
+    v.push(scenario(
+        "record-limit-hard-stop-tls12".into(),
+        record_limit_hard,
+    ));
     v.push(scenario("session-ticket-resumption".into(), resumption));
     v.push(scenario(
         "bad/fatal-alert-after-handoff".into(),
         fatal_alert,
     ));
     for fault in [Fault::Corrupt, Fault::Truncate, Fault::Garbage] {
-        v.push(scenario(
-            format!("bad/{fault:?}-record-from-server").to_lowercase(),
-            move |c| injected_fault(c, fault),
-        ));
+        for victim in [Victim::ClientRead, Victim::ClientSplice, Victim::Server] {
+            let name = match victim {
+                Victim::ClientRead => format!("bad/{fault:?}-record-to-client-read"),
+                Victim::ClientSplice => format!("bad/{fault:?}-record-to-client-recv_to_file"),
+                Victim::Server => format!("bad/{fault:?}-record-to-server-read"),
+            };
+            v.push(scenario(name.to_lowercase(), move |c| {
+                injected_fault(c, fault, victim)
+            }));
+        }
     }
     v.push(scenario("bad/not-a-tls-server".into(), not_tls));
     v.push(scenario(
@@ -581,6 +612,14 @@ async fn keyupdate_from_server(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
         "s_server did not get data sent after our KeyUpdate reply: {}",
         peer.stderr_text()
     );
+    // openssl prints the handshake result of each key update it performs:
+    // proof that a KeyUpdate really went out on every path.
+    let done = peer.stdout_text().matches("SSL_do_handshake -> 1").count();
+    ensure!(
+        done >= 2,
+        "s_server performed {done} key updates, want 2: {}",
+        peer.stdout_text()
+    );
     let st = s.stats();
     if c.kernel() {
         ensure!(
@@ -662,11 +701,26 @@ async fn keyupdate_from_client(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
         peer.wait_stdout(b"server-after-K", T).await,
         "s_client did not get data sent after our KeyUpdate reply"
     );
+    let out = format!("{}{}", peer.stdout_text(), peer.stderr_text());
+    let done = out
+        .matches("KEYUPDATE")
+        .count()
+        .max(out.matches("SSL_do_handshake -> 1").count());
+    ensure!(
+        done >= 2,
+        "s_client performed {done} key updates, want 2: {out}"
+    );
     if c.kernel() {
         let st = s.stats();
         ensure!(
             st.rx_key_updates == 2 && st.tx_key_updates == 1,
             "stats {st:?}"
+        );
+        let d = before.delta();
+        ensure!(
+            d.get("TlsRxRekeyOk").copied().unwrap_or(0) >= 2
+                && d.get("TlsTxRekeyOk").copied().unwrap_or(0) >= 1,
+            "kernel rekey counters {d:?}"
         );
     }
     s.shutdown().await?;
@@ -887,6 +941,14 @@ async fn fatal_alert(c: Arc<Ctx>) -> anyhow::Result<String> {
     let e = r
         .err()
         .ok_or_else(|| anyhow!("read succeeded after a fatal alert"))?;
+    let typed = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<KtlsError>())
+        .is_some_and(|k| matches!(k, KtlsError::PeerAlert(a) if a.description == 116));
+    ensure!(
+        typed,
+        "error is not KtlsError::PeerAlert(certificate_required): {e:?}"
+    );
     let msg = e.to_string().to_lowercase().replace('_', "");
     ensure!(
         msg.contains("certificaterequired"),
@@ -910,43 +972,78 @@ enum Fault {
     Garbage,
 }
 
-/// A proxy between client and server changes the first server→client bytes
-/// after the hand-off; the client must fail cleanly and release its socket.
-async fn injected_fault(c: Arc<Ctx>, fault: Fault) -> anyhow::Result<String> {
+/// Where the fault is injected and how the side under test reads.
+#[derive(Clone, Copy, Debug)]
+enum Victim {
+    /// Our client, reading with `read`.
+    ClientRead,
+    /// Our client, receiving with `recv_to_file` (splice on kTLS).
+    ClientSplice,
+    /// Our server, reading with `read`.
+    Server,
+}
+
+/// A proxy changes the first bytes after the hand-off in one direction; the
+/// side under test must fail cleanly, name the cause and release its socket.
+async fn injected_fault(c: Arc<Ctx>, fault: Fault, victim: Victim) -> anyhow::Result<String> {
     let fds = kit::open_fds();
     let (sl, sport) = listener().await?;
     let (pl, pport) = listener().await?;
     let armed = Arc::new(AtomicU8::new(0));
     let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
-    let scfg = kit::server_config(&c.pki, Some((TlsVersion::Tls13, Cipher::Aes128Gcm)), false);
+    let pin = (TlsVersion::Tls13, Cipher::Aes128Gcm);
+    let to_server = matches!(victim, Victim::Server);
+    // The peer of the side under test runs userspace rustls and writes 32 KiB
+    // once told to.
+    let peer_opts = Options {
+        mode: Mode::Userspace,
+        ..Default::default()
+    };
+    let (server_opts, client_opts) = if to_server {
+        (c.opts(), peer_opts.clone())
+    } else {
+        (peer_opts.clone(), c.opts())
+    };
+    let scfg = kit::server_config(&c.pki, Some(pin), false);
+    let (res_tx, res_rx) = tokio::sync::oneshot::channel::<(anyhow::Result<u64>, &'static str)>();
+    let c2 = c.clone();
     let server = tokio::spawn(async move {
         let (t, _) = sl.accept().await?;
-        let mut s = ktls_offload::accept(
-            scfg,
-            t,
-            &Options {
-                mode: Mode::Userspace,
-                ..Default::default()
-            },
-        )
-        .await?;
-        let _ = go_rx.await;
-        let _ = s.write_all(&kit::test_data(32 * 1024, 8)).await;
-        let _ = s.flush().await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut s = ktls_offload::accept(scfg, t, &server_opts).await?;
+        if to_server {
+            c2.check_path(&s, "server")?;
+            let mut all = Vec::new();
+            let r = match tokio::time::timeout(T, s.read_to_end(&mut all)).await {
+                Err(_) => Err(anyhow!("server hung on a bad record")),
+                Ok(Ok(n)) => Ok(n as u64),
+                Ok(Err(e)) => Err(anyhow::Error::from(e)),
+            };
+            let _ = res_tx.send((r, path_word(&s)));
+        } else {
+            let _ = go_rx.await;
+            let _ = s.write_all(&kit::test_data(32 * 1024, 8)).await;
+            let _ = s.flush().await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
         anyhow::Ok(())
     });
     let armed2 = armed.clone();
     let proxy = tokio::spawn(async move {
         let (mut a, _) = pl.accept().await?;
         let mut b = TcpStream::connect(("127.0.0.1", sport)).await?;
-        let (mut ar, mut aw) = a.split();
-        let (mut br, mut bw) = b.split();
-        let up = async { tokio::io::copy(&mut ar, &mut bw).await };
-        let down = async {
+        let (ar, aw) = a.split();
+        let (br, bw) = b.split();
+        // The faulty direction: server→client, or client→server.
+        let (mut from, mut to, mut from2, mut to2) = if to_server {
+            (ar, bw, br, aw)
+        } else {
+            (br, aw, ar, bw)
+        };
+        let clean = async { tokio::io::copy(&mut from2, &mut to2).await };
+        let faulty = async {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
-                let n = br.read(&mut buf).await?;
+                let n = from.read(&mut buf).await?;
                 if n == 0 {
                     return anyhow::Ok(());
                 }
@@ -955,54 +1052,81 @@ async fn injected_fault(c: Arc<Ctx>, fault: Fault) -> anyhow::Result<String> {
                     match fault {
                         Fault::Corrupt => {
                             buf[n - 1] ^= 0x5a;
-                            aw.write_all(&buf[..n]).await?;
+                            to.write_all(&buf[..n]).await?;
                         }
                         Fault::Truncate => {
-                            aw.write_all(&buf[..n.min(40)]).await?;
-                            aw.shutdown().await?;
+                            to.write_all(&buf[..n.min(40)]).await?;
+                            to.shutdown().await?;
                             return Ok(());
                         }
                         Fault::Garbage => {
-                            aw.write_all(b"\x17\x03\x03\x00\x20this is not a valid TLS record!!")
+                            to.write_all(b"\x17\x03\x03\x00\x20this is not a valid TLS record!!")
                                 .await?;
-                            aw.write_all(&buf[..n]).await?;
+                            to.write_all(&buf[..n]).await?;
                         }
                     }
                 } else {
-                    aw.write_all(&buf[..n]).await?;
+                    to.write_all(&buf[..n]).await?;
                 }
             }
         };
-        tokio::select! { _ = up => {}, r = down => { r?; } }
+        tokio::select! { _ = clean => {}, r = faulty => { r?; } }
         anyhow::Ok(())
     });
     let mut s = ktls_offload::connect(
-        kit::client_config(&c.pki, Some((TlsVersion::Tls13, Cipher::Aes128Gcm))),
+        kit::client_config(&c.pki, Some(pin)),
         kit::localhost(),
         tcp(pport).await?,
-        &c.opts(),
+        &client_opts,
     )
     .await?;
-    c.check_path(&s, "client")?;
     // Let the server's tickets pass untouched, then arm the fault.
     tokio::time::sleep(Duration::from_millis(300)).await;
     armed.store(1, Ordering::SeqCst);
-    let _ = go_tx.send(());
-    let mut all = Vec::new();
-    let r = tokio::time::timeout(T, s.read_to_end(&mut all))
-        .await
-        .map_err(|_| anyhow!("client hung on a bad record"))?;
-    let e = r.err().ok_or_else(|| {
-        anyhow!(
-            "client read {} bytes and a clean EOF despite the fault",
-            all.len()
-        )
-    })?;
-    ensure!(
-        all.len() < 32 * 1024,
-        "client got all data despite the fault"
-    );
-    let path = path_word(&s);
+    let (r, path) = if to_server {
+        let _ = s.write_all(&kit::test_data(32 * 1024, 9)).await;
+        let _ = s.flush().await;
+        tokio::time::timeout(T, res_rx)
+            .await
+            .map_err(|_| anyhow!("no verdict from the server"))??
+    } else {
+        c.check_path(&s, "client")?;
+        let _ = go_tx.send(());
+        let r = match victim {
+            Victim::ClientSplice => {
+                let path = c.work.join(format!("fault-{pport}.bin"));
+                let file = std::fs::File::create(&path)?;
+                let r = tokio::time::timeout(T, s.recv_to_file(&file, 0, u64::MAX)).await;
+                let _ = std::fs::remove_file(&path);
+                r
+            }
+            _ => {
+                let mut all = Vec::new();
+                tokio::time::timeout(T, s.read_to_end(&mut all))
+                    .await
+                    .map(|r| r.map(|n| n as u64))
+            }
+        };
+        let r = r
+            .map_err(|_| anyhow!("client hung on a bad record"))?
+            .map_err(anyhow::Error::from);
+        (r, path_word(&s))
+    };
+    let e = match r {
+        Ok(n) => bail!("{n} bytes and a clean EOF despite the fault"),
+        Err(e) => e,
+    };
+    // The error must say what happened, on either path.
+    let text = format!("{e:#}").to_lowercase();
+    let named = match fault {
+        Fault::Truncate => text.contains("close_notify") || text.contains("eof"),
+        _ => {
+            text.contains("decrypt")
+                || text.contains("bad_record_mac")
+                || text.contains("authentication")
+        }
+    };
+    ensure!(named, "the error does not name the cause: {e:#}");
     drop(s);
     let _ = server.await;
     let _ = proxy.await;
@@ -1013,7 +1137,7 @@ async fn injected_fault(c: Arc<Ctx>, fault: Fault) -> anyhow::Result<String> {
         fds,
         kit::open_fds()
     );
-    Ok(format!("{path}: clean error: {e}"))
+    Ok(format!("{path}: clean error: {e:#}"))
 }
 
 /// A TCP server that speaks something else.
@@ -1099,4 +1223,385 @@ pub async fn run_all(ctx: Arc<Ctx>, filter: &str) -> (usize, usize) {
         }
     }
     (pass, fail)
+}
+
+/// openssl s_server sends KeyUpdates while streaming a 2 MiB download that
+/// our client receives with `recv_to_file` (splice on kTLS): the control
+/// records interrupt the splice and must be handled in line.
+async fn keyupdate_during_download(c: Arc<Ctx>) -> anyhow::Result<String> {
+    let (version, cipher) = (TlsVersion::Tls13, Cipher::Aes128Gcm);
+    let port = kit::free_port();
+    let mut args: Vec<String> = ["s_server", "-accept", &port.to_string(), "-naccept", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend([
+        "-cert".into(),
+        c.pki.cert_pem.display().to_string(),
+        "-key".into(),
+        c.pki.key_pem.display().to_string(),
+    ]);
+    args.extend(kit::openssl_args(version, cipher));
+    let mut peer = Peer::spawn(&c.openssl, &args, &c.work, Some("ACCEPT")).await?;
+    let before = Stat::now();
+    let mut s = ktls_offload::connect(
+        kit::client_config(&c.pki, Some((version, cipher))),
+        kit::localhost(),
+        tcp(port).await?,
+        &c.opts(),
+    )
+    .await?;
+    c.check_path(&s, "client")?;
+    s.write_all(b"go\n").await?;
+    ensure!(peer.wait_stdout(b"go", T).await, "s_server never got data");
+    // Lines of digits only: no line can be mistaken for an s_server command.
+    let part = |seed: u64| -> Vec<u8> {
+        let mut v = Vec::with_capacity(MIB);
+        for (i, b) in kit::test_data(MIB, seed).chunks(63).enumerate() {
+            v.extend(b.iter().map(|x| b'0' + x % 10));
+            v.push(if i % 2 == 0 { b'\n' } else { b'7' });
+        }
+        v.truncate(MIB - 1);
+        v.push(b'\n');
+        v
+    };
+    let (a, b) = (part(21), part(22));
+    let end = b"99999-end-of-download\n".to_vec();
+    let mut expected = a.clone();
+    expected.extend_from_slice(&b);
+    expected.extend_from_slice(&end);
+    let path = c.work.join(format!("download-{port}.bin"));
+    let file = std::fs::File::create(&path)?;
+    let total = expected.len() as u64;
+    let feeder = async {
+        for chunk in a.chunks(64 * 1024) {
+            peer.send_stdin(chunk).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        peer.send_stdin(b"k\n").await?;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        for chunk in b.chunks(64 * 1024) {
+            peer.send_stdin(chunk).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        peer.send_stdin(b"K\n").await?;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        peer.send_stdin(&end).await?;
+        anyhow::Ok(())
+    };
+    let (fed, got) = tokio::join!(
+        feeder,
+        tokio::time::timeout(T, s.recv_to_file(&file, 0, total))
+    );
+    fed?;
+    let got = got.map_err(|_| anyhow!("recv_to_file timed out"))?;
+    if c.kernel() && !c.rekey() {
+        let e =
+            anyhow::Error::from(got.err().ok_or_else(|| {
+                anyhow!("download survived a KeyUpdate on a kernel without rekey")
+            })?);
+        ensure!(is_keyupdate_unsupported(&e), "wrong error: {e:#}");
+        let _ = peer.finish(Duration::from_secs(5)).await;
+        return Ok(format!(
+            "kernel without rekey: download failed cleanly mid-stream: {e:#}"
+        ));
+    }
+    let n = got?;
+    ensure!(n == total, "received {n} of {total} bytes");
+    ensure!(std::fs::read(&path)? == expected, "downloaded file differs");
+    s.write_all(b"after-download\n").await?;
+    ensure!(
+        peer.wait_stdout(b"after-download", T).await,
+        "s_server did not get data after our KeyUpdate reply"
+    );
+    let done = peer.stdout_text().matches("SSL_do_handshake -> 1").count();
+    ensure!(done >= 2, "s_server performed {done} key updates, want 2");
+    if c.kernel() {
+        let st = s.stats();
+        ensure!(
+            st.rx_key_updates == 2 && st.tx_key_updates == 1,
+            "stats {st:?}"
+        );
+    }
+    s.shutdown().await?;
+    let _ = peer.finish(Duration::from_secs(5)).await;
+    let _ = std::fs::remove_file(&path);
+    Ok(format!(
+        "{}: 2 MiB via recv_to_file across 2 KeyUpdates; {}",
+        path_word(&s),
+        c.check_stat(&before, 1)?
+    ))
+}
+
+/// Drives a buffered rustls connection on a blocking socket until its
+/// handshake is done, without sending what it queued last.
+fn raw_handshake(
+    conn: &mut rustls::Connection,
+    sock: &mut std::net::TcpStream,
+    server: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    loop {
+        // The side whose handshake ends on *receiving* keeps its last
+        // flight (client Finished / server tickets or Finished) queued.
+        if !conn.is_handshaking() {
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        while conn.wants_write() {
+            conn.write_tls(&mut out)?;
+        }
+        sock.write_all(&out)?;
+        if !conn.is_handshaking() {
+            return Ok(());
+        }
+        if conn.read_tls(sock)? == 0 {
+            bail!("peer closed during the handshake (server={server})");
+        }
+        conn.process_new_packets()?;
+    }
+}
+
+/// Sends everything the connection has queued in one write, so it reaches
+/// the peer in the same TCP segment(s), right behind the handshake.
+fn raw_flush(conn: &mut rustls::Connection, sock: &mut std::net::TcpStream) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut out)?;
+    }
+    sock.write_all(&out)?;
+    Ok(())
+}
+
+/// The peer's first application data travels in the same write as its last
+/// handshake flight; the hand-off must not lose it. Covers both sides: a
+/// client writing behind its Finished (TLS 1.3) and a server writing behind
+/// its final flight (TLS 1.2 and 1.3).
+async fn handoff_same_flight(c: Arc<Ctx>) -> anyhow::Result<String> {
+    let mut report = Vec::new();
+    // Our server, raw client.
+    {
+        let (l, port) = listener().await?;
+        let scfg = kit::server_config(&c.pki, Some((TlsVersion::Tls13, Cipher::Aes128Gcm)), false);
+        let c2 = c.clone();
+        let server = tokio::spawn(async move {
+            let (t, _) = l.accept().await?;
+            let mut s = ktls_offload::accept(scfg, t, &c2.opts()).await?;
+            c2.check_path(&s, "server")?;
+            anyhow::Ok((read_to_end_t(&mut s).await?, path_word(&s)))
+        });
+        let ccfg = kit::client_config(&c.pki, Some((TlsVersion::Tls13, Cipher::Aes128Gcm)));
+        let msg = kit::test_data(40_000, 31);
+        let msg2 = msg.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            let mut conn =
+                rustls::Connection::from(rustls::ClientConnection::new(ccfg, kit::localhost())?);
+            raw_handshake(&mut conn, &mut sock, false)?;
+            use std::io::Write;
+            conn.writer().write_all(&msg2)?;
+            conn.send_close_notify();
+            raw_flush(&mut conn, &mut sock)
+        })
+        .await??;
+        let (got, path) = server.await??;
+        ensure!(
+            got == msg,
+            "server got {} of {} bytes sent with the client Finished",
+            got.len(),
+            msg.len()
+        );
+        report.push(format!(
+            "client data with Finished (TLSv1.3) -> {path} server"
+        ));
+    }
+    // Our client, raw server.
+    for version in VERSIONS {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = l.local_addr()?.port();
+        let scfg = kit::server_config(&c.pki, Some((version, Cipher::Aes128Gcm)), false);
+        let msg = kit::test_data(40_000, 32);
+        let msg2 = msg.clone();
+        let server = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let (mut sock, _) = l.accept()?;
+            let mut conn = rustls::Connection::from(rustls::ServerConnection::new(scfg)?);
+            raw_handshake(&mut conn, &mut sock, true)?;
+            use std::io::Write;
+            conn.writer().write_all(&msg2)?;
+            conn.send_close_notify();
+            raw_flush(&mut conn, &mut sock)?;
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(())
+        });
+        let mut s = ktls_offload::connect(
+            kit::client_config(&c.pki, Some((version, Cipher::Aes128Gcm))),
+            kit::localhost(),
+            tcp(port).await?,
+            &c.opts(),
+        )
+        .await?;
+        c.check_path(&s, "client")?;
+        let got = read_to_end_t(&mut s).await?;
+        server.await??;
+        ensure!(
+            got == msg,
+            "client got {} of {} bytes sent with the server's final flight ({version})",
+            got.len(),
+            msg.len()
+        );
+        report.push(format!(
+            "server data with its final flight ({version}) -> {} client",
+            path_word(&s)
+        ));
+    }
+    Ok(report.join("; "))
+}
+
+/// 0-RTT: a resuming client sends early data; our server must deliver it
+/// first, then what the kernel decrypts.
+async fn early_data(c: Arc<Ctx>) -> anyhow::Result<String> {
+    let pin = (TlsVersion::Tls13, Cipher::Aes128Gcm);
+    let mut scfg = (*kit::server_config(&c.pki, Some(pin), false)).clone();
+    scfg.max_early_data_size = 16 * 1024;
+    let scfg = Arc::new(scfg);
+    let mut ccfg = (*kit::client_config(&c.pki, Some(pin))).clone();
+    ccfg.enable_early_data = true;
+    let ccfg = Arc::new(ccfg);
+    let (l, port) = listener().await?;
+    let c2 = c.clone();
+    let server = tokio::spawn(async move {
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let (t, _) = l.accept().await?;
+            let mut s = ktls_offload::accept(scfg.clone(), t, &c2.opts()).await?;
+            c2.check_path(&s, "server")?;
+            s.write_all(b"hello").await?;
+            let data = read_to_end_t(&mut s).await?;
+            got.push(data);
+        }
+        anyhow::Ok(got)
+    });
+    let early = b"EARLY:0-RTT data sent before the handshake finished;".to_vec();
+    let late = b"LATE:data after the handshake".to_vec();
+    let (early2, late2) = (early.clone(), late.clone());
+    let accepted = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+        use std::io::{Read, Write};
+        let mut accepted = false;
+        for round in 0..2 {
+            let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            let mut client = rustls::ClientConnection::new(ccfg.clone(), kit::localhost())?;
+            if round == 1 {
+                let mut ed = client
+                    .early_data()
+                    .ok_or_else(|| anyhow!("no ticket allows early data"))?;
+                ed.write_all(&early2)?;
+            }
+            let mut conn = rustls::Connection::from(client);
+            raw_handshake(&mut conn, &mut sock, false)?;
+            if round == 1 {
+                if let rustls::Connection::Client(cl) = &conn {
+                    accepted = cl.is_early_data_accepted();
+                }
+            }
+            conn.writer().write_all(&late2)?;
+            raw_flush(&mut conn, &mut sock)?;
+            // Read "hello" (and the tickets before it), then close.
+            let mut buf = [0u8; 5];
+            let mut have = 0;
+            while have < 5 {
+                match conn.reader().read(&mut buf[have..]) {
+                    Ok(n) => have += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if conn.read_tls(&mut sock)? == 0 {
+                            bail!("server closed early");
+                        }
+                        conn.process_new_packets()?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            conn.send_close_notify();
+            raw_flush(&mut conn, &mut sock)?;
+        }
+        Ok(accepted)
+    })
+    .await??;
+    let got = server.await??;
+    ensure!(
+        accepted,
+        "the server did not accept 0-RTT data on the resumed connection"
+    );
+    let mut want = early.clone();
+    want.extend_from_slice(&late);
+    ensure!(
+        got[1] == want,
+        "server delivered {:?}",
+        String::from_utf8_lossy(&got[1])
+    );
+    Ok(format!(
+        "{}: early data delivered first, then the rest",
+        if c.kernel() { "kernel" } else { "userspace" }
+    ))
+}
+
+/// TLS 1.2 cannot rekey: at the record limit, writes fail instead of
+/// running the keys past their safe use.
+async fn record_limit_hard(c: Arc<Ctx>) -> anyhow::Result<String> {
+    if !c.kernel() {
+        return Ok("not applicable: rustls enforces its own limit on the userspace path".into());
+    }
+    let pin = (TlsVersion::Tls12, Cipher::Aes128Gcm);
+    let (l, port) = listener().await?;
+    let scfg = kit::server_config(&c.pki, Some(pin), false);
+    let server = tokio::spawn(async move {
+        let (t, _) = l.accept().await?;
+        let mut s = ktls_offload::accept(
+            scfg,
+            t,
+            &Options {
+                mode: Mode::Userspace,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink).await;
+        anyhow::Ok(sink.len())
+    });
+    let opts = Options {
+        record_limit: Some(8),
+        ..c.opts()
+    };
+    let mut s = ktls_offload::connect(
+        kit::client_config(&c.pki, Some(pin)),
+        kit::localhost(),
+        tcp(port).await?,
+        &opts,
+    )
+    .await?;
+    let mut written = 0usize;
+    let mut err = None;
+    for chunk in kit::test_data(MIB, 33).chunks(16 * 1024) {
+        match s.write_all(chunk).await {
+            Ok(()) => written += chunk.len(),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let e = err.ok_or_else(|| anyhow!("wrote 1 MiB (64 records) past a limit of 8"))?;
+    let typed = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<KtlsError>())
+        .is_some_and(|k| matches!(k, KtlsError::RecordLimit(_)));
+    ensure!(typed, "wrong error: {e}");
+    ensure!(
+        written <= 8 * 16 * 1024,
+        "wrote {written} bytes before failing"
+    );
+    drop(s);
+    let _ = server.await;
+    Ok(format!("writes stopped after {written} bytes: {e}"))
 }
