@@ -279,6 +279,9 @@ impl std::error::Error for StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
+    /// A configuration parameter the policy needs has no value, or the
+    /// service has no TLS parameters.
+    Config(String),
     /// A parameter value that is not one of the known values.
     InvalidValue {
         /// The parameter (`TlsVersion`, `CipherSuite`, ...).
@@ -327,6 +330,7 @@ pub enum PolicyError {
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            PolicyError::Config(why) => write!(f, "configuration: {why}"),
             PolicyError::InvalidValue {
                 parameter,
                 value,

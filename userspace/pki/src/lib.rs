@@ -74,6 +74,7 @@ pub mod import;
 pub mod model;
 pub mod params;
 pub mod policy;
+pub mod settings;
 pub mod store;
 mod verify;
 
