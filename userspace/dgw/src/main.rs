@@ -2,6 +2,7 @@
 //! tokio and rustls are linked once. Each service and tool is a subcommand;
 //! the logic lives in the library crates, this file only wires them.
 
+mod cert;
 mod ctl;
 mod tls;
 
@@ -22,6 +23,8 @@ enum Command {
     Tls(tls::TlsCommand),
     /// Read and change the configuration (through confd, or offline with --store).
     Ctl(ctl::CtlArgs),
+    /// Certificate stores: the unit's host certificates and the trusted CAs.
+    Cert(cert::CertArgs),
     /// The configuration service: owns the store, serves net.dgw.Config on D-Bus.
     Confd(ctl::ConfdArgs),
     /// Print shell completions for bash, zsh, fish, ...
@@ -36,6 +39,7 @@ fn main() {
     let code = match cli.command {
         Command::Tls(c) => tls::run(c),
         Command::Ctl(a) => ctl::run_ctl(a),
+        Command::Cert(a) => cert::run(a),
         Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "dgw", &mut std::io::stdout());
