@@ -199,6 +199,27 @@ async fn read_until(s: &mut TlsStream, needle: &[u8], limit: Duration) -> anyhow
     Ok(got)
 }
 
+/// `openssl s_server` on `port` with the test certificate, pinned to one
+/// version and suite, plus `extra` options.
+fn s_server_args(c: &Ctx, port: u16, pin: (TlsVersion, Cipher), extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "s_server".into(),
+        "-accept".into(),
+        port.to_string(),
+        "-naccept".into(),
+        "1".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend([
+        "-cert".into(),
+        c.pki.cert_pem.display().to_string(),
+        "-key".into(),
+        c.pki.key_pem.display().to_string(),
+    ]);
+    args.extend(kit::openssl_args(pin.0, pin.1));
+    args
+}
+
 /// All scenarios, in run order.
 pub fn scenarios() -> Vec<Scenario> {
     let mut v = Vec::new();
@@ -342,24 +363,7 @@ async fn vs_openssl_server(
     let data = kit::test_data(MIB, 3);
     std::fs::write(dir.join("data.bin"), &data)?;
     let port = kit::free_port();
-    let mut args: Vec<String> = [
-        "s_server",
-        "-accept",
-        &port.to_string(),
-        "-naccept",
-        "1",
-        "-WWW",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend([
-        "-cert".into(),
-        c.pki.cert_pem.display().to_string(),
-        "-key".into(),
-        c.pki.key_pem.display().to_string(),
-    ]);
-    args.extend(kit::openssl_args(version, cipher));
+    let args = s_server_args(&c, port, (version, cipher), &["-WWW"]);
     let peer = Peer::spawn(&c.openssl, &args, &dir, Some("ACCEPT")).await?;
     let before = Stat::now();
     let mut s = ktls_offload::connect(
@@ -546,17 +550,7 @@ fn is_keyupdate_unsupported(e: &anyhow::Error) -> bool {
 async fn keyupdate_from_server(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<String> {
     let version = TlsVersion::Tls13;
     let port = kit::free_port();
-    let mut args: Vec<String> = ["s_server", "-accept", &port.to_string(), "-naccept", "1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend([
-        "-cert".into(),
-        c.pki.cert_pem.display().to_string(),
-        "-key".into(),
-        c.pki.key_pem.display().to_string(),
-    ]);
-    args.extend(kit::openssl_args(version, cipher));
+    let args = s_server_args(&c, port, (version, cipher), &[]);
     let mut peer = Peer::spawn(&c.openssl, &args, &c.work, Some("ACCEPT")).await?;
     let before = Stat::now();
     let mut s = ktls_offload::connect(
@@ -737,24 +731,7 @@ async fn keyupdate_from_client(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
 async fn record_limit(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<String> {
     let version = TlsVersion::Tls13;
     let port = kit::free_port();
-    let mut args: Vec<String> = [
-        "s_server",
-        "-accept",
-        &port.to_string(),
-        "-naccept",
-        "1",
-        "-quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend([
-        "-cert".into(),
-        c.pki.cert_pem.display().to_string(),
-        "-key".into(),
-        c.pki.key_pem.display().to_string(),
-    ]);
-    args.extend(kit::openssl_args(version, cipher));
+    let args = s_server_args(&c, port, (version, cipher), &["-quiet"]);
     let peer = Peer::spawn(&c.openssl, &args, &c.work, None).await?;
     // -quiet hides ACCEPT: wait for the port instead.
     let mut t = None;
@@ -1231,17 +1208,7 @@ pub async fn run_all(ctx: Arc<Ctx>, filter: &str) -> (usize, usize) {
 async fn keyupdate_during_download(c: Arc<Ctx>) -> anyhow::Result<String> {
     let (version, cipher) = (TlsVersion::Tls13, Cipher::Aes128Gcm);
     let port = kit::free_port();
-    let mut args: Vec<String> = ["s_server", "-accept", &port.to_string(), "-naccept", "1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend([
-        "-cert".into(),
-        c.pki.cert_pem.display().to_string(),
-        "-key".into(),
-        c.pki.key_pem.display().to_string(),
-    ]);
-    args.extend(kit::openssl_args(version, cipher));
+    let args = s_server_args(&c, port, (version, cipher), &[]);
     let mut peer = Peer::spawn(&c.openssl, &args, &c.work, Some("ACCEPT")).await?;
     let before = Stat::now();
     let mut s = ktls_offload::connect(

@@ -2,20 +2,10 @@
 //! list with the DGW columns, association, clear refusals, delete.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const DGW: &str = env!("CARGO_BIN_EXE_dgw");
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "openssl {args:?}");
-}
+mod common;
+use common::{openssl_pki, text, DGW};
 
 fn dgw(dir: &Path, args: &[&str]) -> Output {
     Command::new(DGW)
@@ -26,76 +16,17 @@ fn dgw(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn import_list_associate_delete() {
     let dir = std::env::temp_dir().join(format!("dgw-cert-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    openssl(
+    openssl_pki(
         &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=Site CA",
-        ],
-    );
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "gw.key",
-            "-out",
-            "gw.csr",
-            "-subj",
-            "/CN=gw.example.net",
-        ],
-    );
-    std::fs::write(dir.join("ext"), "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:gw.example.net\n").unwrap();
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "gw.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "gw.pem",
-            "-days",
-            "30",
-            "-extfile",
-            "ext",
-        ],
+        "Site CA",
+        "gw",
+        "gw.example.net",
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:gw.example.net\n",
     );
 
     let o = dgw(&dir, &["import-ca", "site-ca", "ca.pem"]);
@@ -161,7 +92,7 @@ fn import_list_associate_delete() {
         ],
     );
     assert!(!o.status.success(), "path traversal accepted: {}", text(&o));
-    let o = dgw(&dir, &["import-ca", "junk", "ext"]);
+    let o = dgw(&dir, &["import-ca", "junk", "gw.ext"]);
     assert!(!o.status.success(), "{}", text(&o));
     // Association and the DGW columns.
     let o = dgw(&dir, &["services", "gw", "Sip,Cwmp"]);

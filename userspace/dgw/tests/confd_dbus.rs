@@ -5,18 +5,11 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const DGW: &str = env!("CARGO_BIN_EXE_dgw");
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{text, Kill, DGW};
 
 fn policy_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -81,14 +74,6 @@ fn ctl(addr: &str, as_nobody: bool, args: &[&str], stdin: Option<&str>) -> Outpu
         child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
     child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

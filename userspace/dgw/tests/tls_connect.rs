@@ -4,88 +4,19 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-const DGW: &str = env!("CARGO_BIN_EXE_dgw");
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "openssl {args:?} failed");
-}
+mod common;
+use common::{openssl_pki, workdir, Kill, DGW};
 
 /// A CA and a localhost certificate made with the openssl command line.
 fn pki(dir: &Path) {
-    openssl(
+    openssl_pki(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=dgw test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "s.key",
-            "-out",
-            "s.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(dir.join("ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "s.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "s.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext",
-        ],
+        "dgw test CA",
+        "s",
+        "localhost",
+        "subjectAltName=DNS:localhost\n",
     );
 }
 
@@ -153,13 +84,6 @@ fn connect(dir: &Path, port: u16, args: &[&str], input: &str) -> (bool, String, 
         String::from_utf8_lossy(&o.stdout).into(),
         String::from_utf8_lossy(&o.stderr).into(),
     )
-}
-
-fn workdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("dgw-tls-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]
