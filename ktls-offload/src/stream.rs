@@ -235,21 +235,8 @@ pub async fn connect(
         Ok(()) => {
             let mut conn = UnbufferedClientConnection::new(config, server_name).map_err(tls_err)?;
             let leftover = handshake::drive(&mut conn, &mut tcp).await?;
-            let peer_certificates = conn
-                .peer_certificates()
-                .map(<[_]>::to_vec)
-                .unwrap_or_default();
-            let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
+            let hs = negotiated(&conn, leftover)?;
             let (secrets, kconn) = conn.dangerous_into_kernel_connection().map_err(tls_err)?;
-            let suite = kconn.negotiated_cipher_suite();
-            let hs = Negotiated {
-                suite,
-                leftover,
-                peer_certificates,
-                alpn,
-                resumed,
-            };
             into_kernel_stream(tcp, KConn::Client(kconn), secrets, hs, opts)
         }
     }
@@ -273,21 +260,8 @@ pub async fn accept(
         Ok(()) => {
             let mut conn = UnbufferedServerConnection::new(config).map_err(tls_err)?;
             let leftover = handshake::drive(&mut conn, &mut tcp).await?;
-            let peer_certificates = conn
-                .peer_certificates()
-                .map(<[_]>::to_vec)
-                .unwrap_or_default();
-            let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
+            let hs = negotiated(&conn, leftover)?;
             let (secrets, kconn) = conn.dangerous_into_kernel_connection().map_err(tls_err)?;
-            let suite = kconn.negotiated_cipher_suite();
-            let hs = Negotiated {
-                suite,
-                leftover,
-                peer_certificates,
-                alpn,
-                resumed,
-            };
             into_kernel_stream(tcp, KConn::Server(kconn), secrets, hs, opts)
         }
     }
@@ -301,6 +275,18 @@ struct Negotiated {
     peer_certificates: Vec<CertificateDer<'static>>,
     alpn: Option<Vec<u8>>,
     resumed: bool,
+}
+
+fn negotiated(c: &rustls::CommonState, leftover: Vec<u8>) -> io::Result<Negotiated> {
+    Ok(Negotiated {
+        suite: c
+            .negotiated_cipher_suite()
+            .ok_or_else(|| io::Error::other("handshake finished without a cipher suite"))?,
+        leftover,
+        peer_certificates: c.peer_certificates().map(<[_]>::to_vec).unwrap_or_default(),
+        alpn: c.alpn_protocol().map(<[u8]>::to_vec),
+        resumed: c.handshake_kind() == Some(HandshakeKind::Resumed),
+    })
 }
 
 fn into_kernel_stream(
