@@ -29,6 +29,22 @@ fn valid_hostname(h: &str) -> bool {
         })
 }
 
+/// `Role=led,Role=led`: role names are letters/digits, LED names are the
+/// LED class's (no `/`, `,`, `=` or spaces).
+pub fn role_map(s: &str) -> Result<(), String> {
+    for (i, pair) in s.split(',').enumerate().filter(|(_, p)| !p.trim().is_empty()) {
+        let (role, led) = pair.split_once('=').ok_or(format!("entry {}: expected Role=led-name", i + 1))?;
+        let (role, led) = (role.trim(), led.trim());
+        if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("entry {}: role {role:?} must be letters and digits", i + 1));
+        }
+        if led.is_empty() || led.len() > 64 || led.chars().any(|c| matches!(c, '/' | ',' | '=') || c.is_whitespace() || c.is_control()) {
+            return Err(format!("entry {}: LED name {led:?} is not a LED class name", i + 1));
+        }
+    }
+    Ok(())
+}
+
 /// `host`, `host:port`, `1.2.3.4[:port]`, `[v6][:port]`; empty is allowed
 /// (meaning "not configured").
 pub fn host_port(s: &str) -> Result<(), String> {

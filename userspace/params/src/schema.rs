@@ -352,6 +352,9 @@ pub static PARAMS: &[Param] = &[
        "The SNTP server the clock was last set from (status)."),
     p!("Hoc", "ClockSynchronized", Kind::Enum { values: &["Yes", "No"], refused: &[] }, "No", ReadOnly, Live,
        "Whether the clock has been synchronised (status); TLS validation waits for it."),
+    p!("Hoc", "LedRoles", Kind::Text { max_len: 512, check: Some(check::role_map), what: "Role=led-name pairs separated by commas" },
+       "Ready=dgw:green:ready,Power=dgw:green:power", ReadWrite, Live,
+       "Which LED (its /sys/class/leds name) shows each role (Ready, Power, or any name)."),
     // --- Eth: 802.1X
     p!("Eth", "Eap.CertificateValidation", Kind::Enum { values: &["NoValidation", "TrustedAndValid"], refused: &[] }, "TrustedAndValid", ReadWrite, Live,
        "802.1X: NoValidation, or TrustedAndValid (attempted once the clock is synchronised, with the valid host certificate that expires last)."),
