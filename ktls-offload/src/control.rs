@@ -142,14 +142,14 @@ impl fmt::Display for ControlError {
                 write!(f, "malformed alert record ({n} bytes, expected 2)")
             }
             ControlError::HandshakeTooLarge(n) => {
-                write!(f, "post-handshake message of {n} bytes exceeds the {MAX_HANDSHAKE_MESSAGE}-byte limit")
+                write!(
+                    f,
+                    "post-handshake message of {n} bytes exceeds the {MAX_HANDSHAKE_MESSAGE}-byte limit"
+                )
             }
             ControlError::MalformedKeyUpdate => write!(f, "malformed KeyUpdate message"),
             ControlError::UnexpectedHandshake(t) => {
-                write!(
-                    f,
-                    "unexpected handshake message type {t} after the handshake"
-                )
+                write!(f, "unexpected handshake message type {t} after the handshake")
             }
         }
     }
@@ -229,10 +229,7 @@ mod tests {
             "TLS 1.3: every other alert is fatal"
         );
         assert_eq!(Alert::parse(&[1]), Err(ControlError::MalformedAlert(1)));
-        assert_eq!(
-            Alert::parse(&[1, 2, 3]),
-            Err(ControlError::MalformedAlert(3))
-        );
+        assert_eq!(Alert::parse(&[1, 2, 3]), Err(ControlError::MalformedAlert(3)));
     }
 
     #[test]

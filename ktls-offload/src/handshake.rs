@@ -26,19 +26,11 @@ const MAX_RECORD_BODY: usize = 16384 + 2048;
 
 /// The side-specific parts of rustls' unbuffered API behind one trait, so the
 /// handshake loop is written once.
-pub(crate) trait Unbuffered:
-    DerefMut<Target = UnbufferedConnectionCommon<Self::Data>>
-{
+pub(crate) trait Unbuffered: DerefMut<Target = UnbufferedConnectionCommon<Self::Data>> {
     type Data;
-    fn process<'c, 'i>(
-        &'c mut self,
-        incoming: &'i mut [u8],
-    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
+    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data>;
     /// Moves 0-RTT data rustls decrypted into `out` (server only).
-    fn take_early(
-        state: ReadEarlyData<'_, '_, Self::Data>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), rustls::Error>;
+    fn take_early(state: ReadEarlyData<'_, '_, Self::Data>, out: &mut Vec<u8>) -> Result<(), rustls::Error>;
 }
 
 impl Unbuffered for UnbufferedClientConnection {
@@ -111,9 +103,7 @@ async fn read_one_record(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(
             .collect();
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!(
-                "peer is not speaking TLS (it sent {shown:?} where a TLS record header belongs)"
-            ),
+            format!("peer is not speaking TLS (it sent {shown:?} where a TLS record header belongs)"),
         ));
     }
     let len = u16::from_be_bytes([header[3], header[4]]) as usize;

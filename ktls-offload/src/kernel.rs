@@ -142,18 +142,10 @@ pub(crate) fn crypto_info(
     let (cipher, key, iv) = match secrets {
         ConnectionTrafficSecrets::Aes128Gcm { key, iv } => (Cipher::Aes128Gcm, key, iv),
         ConnectionTrafficSecrets::Aes256Gcm { key, iv } => (Cipher::Aes256Gcm, key, iv),
-        ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
-            (Cipher::Chacha20Poly1305, key, iv)
-        }
+        ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => (Cipher::Chacha20Poly1305, key, iv),
         _ => return Err(io::Error::other("cipher not supported by kTLS")),
     };
-    CryptoInfo::new(
-        version.wire(),
-        cipher.aead(),
-        key.as_ref(),
-        iv.as_ref(),
-        seq,
-    )
+    CryptoInfo::new(version.wire(), cipher.aead(), key.as_ref(), iv.as_ref(), seq)
 }
 
 pub(crate) struct KernelStream {
@@ -245,9 +237,7 @@ impl KernelStream {
     /// reset, a timeout) keep their own kind so callers can tell them apart.
     fn map_kernel_error(&mut self, e: io::Error) -> io::Error {
         let bad = match e.raw_os_error() {
-            Some(libc::EBADMSG) => {
-                "authentication failed (bad_record_mac): corrupted data or wrong keys"
-            }
+            Some(libc::EBADMSG) => "authentication failed (bad_record_mac): corrupted data or wrong keys",
             Some(libc::EMSGSIZE) => "record too large (record_overflow)",
             Some(libc::EINVAL) => "malformed record header or wrong protocol version",
             Some(libc::EKEYEXPIRED) => "record under keys that were not installed",
@@ -263,12 +253,7 @@ impl KernelStream {
     }
 
     /// Sends one control record, waiting for socket space.
-    fn poll_send_record(
-        &mut self,
-        cx: &mut Context<'_>,
-        typ: u8,
-        payload: &[u8],
-    ) -> Poll<io::Result<()>> {
+    fn poll_send_record(&mut self, cx: &mut Context<'_>, typ: u8, payload: &[u8]) -> Poll<io::Result<()>> {
         loop {
             ready!(self.tcp.poll_write_ready(cx))?;
             let fd = self.tcp.as_fd();
@@ -277,11 +262,7 @@ impl KernelStream {
                 .try_io(Interest::WRITABLE, || sys::send_record(fd, typ, payload))
             {
                 Ok(n) if n == payload.len() => return Poll::Ready(Ok(())),
-                Ok(_) => {
-                    return Poll::Ready(Err(io::Error::other(
-                        "short write of a TLS control record",
-                    )))
-                }
+                Ok(_) => return Poll::Ready(Err(io::Error::other("short write of a TLS control record"))),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Poll::Ready(Err(e)),
             }
@@ -291,11 +272,7 @@ impl KernelStream {
     /// Sends KeyUpdate(update_not_requested) under the old key, then moves
     /// the kernel's TX to the next key.
     fn poll_key_update(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_send_record(
-            cx,
-            sys::CONTENT_HANDSHAKE,
-            &control::key_update_message(false)
-        ))?;
+        ready!(self.poll_send_record(cx, sys::CONTENT_HANDSHAKE, &control::key_update_message(false)))?;
         let (seq, secrets) = match self.kconn.update_tx() {
             Ok(s) => s,
             Err(e) => return Poll::Ready(Err(self.fail(KtlsError::Tls(e)))),
@@ -358,11 +335,7 @@ impl KernelStream {
             match m {
                 PostHandshake::HelloRequest if self.version == TlsVersion::Tls12 => {
                     // Renegotiation is refused politely, as rustls does.
-                    let _ = self.poll_send_record(
-                        cx,
-                        sys::CONTENT_ALERT,
-                        &[1, Alert::NO_RENEGOTIATION],
-                    );
+                    let _ = self.poll_send_record(cx, sys::CONTENT_ALERT, &[1, Alert::NO_RENEGOTIATION]);
                 }
                 PostHandshake::HelloRequest => {
                     return Err(self.fail(KtlsError::Control(ControlError::UnexpectedHandshake(0))));
@@ -371,9 +344,7 @@ impl KernelStream {
                     let r = match &mut self.kconn {
                         KConn::Client(c) => c.handle_new_session_ticket(&body),
                         KConn::Server(_) => {
-                            return Err(
-                                self.fail(KtlsError::Control(ControlError::UnexpectedHandshake(4)))
-                            )
+                            return Err(self.fail(KtlsError::Control(ControlError::UnexpectedHandshake(4))))
                         }
                     };
                     r.map_err(|e| self.fail(KtlsError::Tls(e)))?;
@@ -384,9 +355,7 @@ impl KernelStream {
                     at_record_end,
                 } => {
                     if self.version != TlsVersion::Tls13 {
-                        return Err(
-                            self.fail(KtlsError::Control(ControlError::UnexpectedHandshake(24)))
-                        );
+                        return Err(self.fail(KtlsError::Control(ControlError::UnexpectedHandshake(24))));
                     }
                     if !at_record_end {
                         return Err(self.fail(KtlsError::Control(ControlError::MalformedKeyUpdate)));
@@ -395,17 +364,12 @@ impl KernelStream {
                         let kernel = self.kernel_release.clone();
                         return Err(self.fail(KtlsError::KeyUpdateUnsupported { kernel }));
                     }
-                    let (seq, secrets) = self
-                        .kconn
-                        .update_rx()
-                        .map_err(|e| self.fail(KtlsError::Tls(e)))?;
+                    let (seq, secrets) = self.kconn.update_rx().map_err(|e| self.fail(KtlsError::Tls(e)))?;
                     let info = crypto_info(self.version, seq, &secrets)?;
                     sys::set_crypto(self.tcp.as_fd(), sys::TLS_RX, &info)
                         .map_err(|e| self.fail(KtlsError::Install(format!("RX rekey: {e}"))))?;
                     self.stats.rx_key_updates += 1;
-                    log::debug!(
-                        "kTLS RX rekeyed (peer KeyUpdate, update_requested={update_requested})"
-                    );
+                    log::debug!("kTLS RX rekeyed (peer KeyUpdate, update_requested={update_requested})");
                     if update_requested {
                         // RFC 8446 §4.6.3: answer before sending more data.
                         self.reply_key_update = true;
@@ -444,19 +408,14 @@ impl KernelStream {
             let fd = self.tcp.as_fd();
             let res = if direct {
                 let buf = dst.initialize_unfilled();
-                self.tcp
-                    .try_io(Interest::READABLE, || sys::recv_record(fd, buf))
+                self.tcp.try_io(Interest::READABLE, || sys::recv_record(fd, buf))
             } else {
                 let buf = &mut self.rxbuf[..];
-                self.tcp
-                    .try_io(Interest::READABLE, || sys::recv_record(fd, buf))
+                self.tcp.try_io(Interest::READABLE, || sys::recv_record(fd, buf))
             };
             let r = match res {
                 Ok(r) => r,
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.kind() == io::ErrorKind::Interrupted =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
                     continue
                 }
                 Err(e) => return Poll::Ready(Err(self.map_kernel_error(e))),
@@ -501,11 +460,7 @@ impl KernelStream {
         }
     }
 
-    pub(crate) fn poll_write_priv(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write_priv(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let chunk = &buf[..buf.len().min(MAX_WRITE)];
         ready!(self.poll_before_write(cx, chunk.len().div_ceil(MAX_PLAINTEXT) as u64))?;
         loop {
@@ -589,11 +544,7 @@ impl KernelStream {
             // Bytes rustls or an earlier small read left behind go first.
             if self.plain_pos < self.plain.len() {
                 let n = ((self.plain.len() - self.plain_pos) as u64).min(limit - total) as usize;
-                let r = write_all_at(
-                    file,
-                    &self.plain[self.plain_pos..self.plain_pos + n],
-                    offset,
-                );
+                let r = write_all_at(file, &self.plain[self.plain_pos..self.plain_pos + n], offset);
                 r.map_err(|e| self.fail(e))?;
                 self.plain_pos += n;
                 if self.plain_pos == self.plain.len() {
@@ -625,10 +576,7 @@ impl KernelStream {
                     self.drain_pipe(file, &mut offset, n)?;
                     total += n as u64;
                 }
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.kind() == io::ErrorKind::Interrupted =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
                     continue
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
@@ -644,12 +592,7 @@ impl KernelStream {
     }
 
     /// One `poll_read_priv` into the file at `offset`; returns bytes written.
-    async fn read_one_into(
-        &mut self,
-        file: &std::fs::File,
-        offset: &mut u64,
-        room: u64,
-    ) -> io::Result<u64> {
+    async fn read_one_into(&mut self, file: &std::fs::File, offset: &mut u64, room: u64) -> io::Result<u64> {
         let mut scratch = vec![0u8; MAX_PLAINTEXT.min(room as usize)];
         let mut rb = ReadBuf::new(&mut scratch);
         std::future::poll_fn(|cx| self.poll_read_priv(cx, &mut rb)).await?;
@@ -664,12 +607,7 @@ impl KernelStream {
     /// Moves `n` bytes just spliced into the pipe on into the file. If the
     /// file refuses (disk full), those bytes are lost to this stream, so it
     /// fails rather than let a later read skip or misplace them.
-    fn drain_pipe(
-        &mut self,
-        file: &std::fs::File,
-        offset: &mut u64,
-        mut n: usize,
-    ) -> io::Result<()> {
+    fn drain_pipe(&mut self, file: &std::fs::File, offset: &mut u64, mut n: usize) -> io::Result<()> {
         while n > 0 {
             let pr = self.pipe.as_ref().expect("pipe exists").0.as_fd();
             match sys::splice_to_offset(pr, file.as_fd(), offset, n) {
@@ -682,9 +620,7 @@ impl KernelStream {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.pipe = None;
-                    return Err(
-                        self.fail(KtlsError::Io(e.kind(), format!("writing the file: {e}")))
-                    );
+                    return Err(self.fail(KtlsError::Io(e.kind(), format!("writing the file: {e}"))));
                 }
             }
         }
@@ -699,21 +635,13 @@ fn write_all_at(file: &std::fs::File, buf: &[u8], offset: u64) -> Result<(), Ktl
 }
 
 impl AsyncRead for KernelStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         self.get_mut().poll_read_priv(cx, buf)
     }
 }
 
 impl AsyncWrite for KernelStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_priv(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -57,11 +57,7 @@
 //!
 //! All `unsafe` code is in one private module of system-call wrappers, each
 //! block with a `SAFETY` comment.
-#![deny(
-    missing_docs,
-    clippy::undocumented_unsafe_blocks,
-    unsafe_op_in_unsafe_fn
-)]
+#![deny(missing_docs, clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 pub mod control;
 mod handshake;

@@ -53,11 +53,7 @@ pub enum Cipher {
 
 impl Cipher {
     /// All ciphers, in probe order.
-    pub const ALL: [Cipher; 3] = [
-        Cipher::Aes128Gcm,
-        Cipher::Aes256Gcm,
-        Cipher::Chacha20Poly1305,
-    ];
+    pub const ALL: [Cipher; 3] = [Cipher::Aes128Gcm, Cipher::Aes256Gcm, Cipher::Chacha20Poly1305];
 
     pub(crate) fn aead(self) -> Aead {
         match self {
@@ -205,8 +201,7 @@ fn probe_uncached() -> KernelSupport {
                     cs.tx = sys::set_crypto(c.as_fd(), sys::TLS_TX, &info).is_ok();
                     cs.rx = sys::set_crypto(c.as_fd(), sys::TLS_RX, &info).is_ok();
                     if version == TlsVersion::Tls13 && cipher == Cipher::Aes128Gcm && cs.tx {
-                        support.tls13_rekey =
-                            sys::set_crypto(c.as_fd(), sys::TLS_TX, &info).is_ok();
+                        support.tls13_rekey = sys::set_crypto(c.as_fd(), sys::TLS_TX, &info).is_ok();
                     }
                 }
             }

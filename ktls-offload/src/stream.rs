@@ -10,9 +10,7 @@ use std::task::{Context, Poll};
 use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::UnbufferedServerConnection;
-use rustls::{
-    CipherSuite, ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig, SupportedCipherSuite,
-};
+use rustls::{CipherSuite, ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig, SupportedCipherSuite};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -172,12 +170,7 @@ fn choose_path(
         for s in suites {
             match suite_cipher(*s) {
                 Some((v, c)) if k.supports(v, c) => {}
-                Some((v, c)) => {
-                    return Err(format!(
-                        "kernel {} lacks kTLS for {v} {c}",
-                        k.kernel_release
-                    ))
-                }
+                Some((v, c)) => return Err(format!("kernel {} lacks kTLS for {v} {c}", k.kernel_release)),
                 None => return Err(format!("suite {} cannot be offloaded", suite_name(*s))),
             }
         }
@@ -194,11 +187,7 @@ fn choose_path(
     }
 }
 
-fn install(
-    tcp: &TcpStream,
-    version: TlsVersion,
-    secrets: rustls::ExtractedSecrets,
-) -> io::Result<()> {
+fn install(tcp: &TcpStream, version: TlsVersion, secrets: rustls::ExtractedSecrets) -> io::Result<()> {
     use std::os::fd::AsFd;
     let (tx_seq, tx) = secrets.tx;
     let (rx_seq, rx) = secrets.rx;
@@ -246,11 +235,7 @@ pub async fn connect(
 ///
 /// Same path choice as [`connect`]. 0-RTT data a server config lets in is
 /// delivered first, before anything the kernel decrypts.
-pub async fn accept(
-    config: Arc<ServerConfig>,
-    mut tcp: TcpStream,
-    opts: &Options,
-) -> io::Result<TlsStream> {
+pub async fn accept(config: Arc<ServerConfig>, mut tcp: TcpStream, opts: &Options) -> io::Result<TlsStream> {
     let suites = config.crypto_provider().cipher_suites.clone();
     match choose_path(&tcp, &suites, config.enable_secret_extraction, opts)? {
         Err(reason) => {
@@ -303,8 +288,8 @@ fn into_kernel_stream(
         alpn,
         resumed,
     } = hs;
-    let (version, cipher) = suite_cipher(suite)
-        .ok_or_else(|| io::Error::other("negotiated suite cannot be offloaded"))?;
+    let (version, cipher) =
+        suite_cipher(suite).ok_or_else(|| io::Error::other("negotiated suite cannot be offloaded"))?;
     install(&tcp, version, secrets)?;
     let k = probe::probe();
     let stream = KernelStream::new(KernelParts {
@@ -353,16 +338,12 @@ impl TlsStream {
         }
         let (_, conn) = s.get_ref();
         let suite = conn.negotiated_cipher_suite().expect("handshake complete");
-        let (version, cipher) =
-            suite_cipher(suite).unwrap_or((TlsVersion::Tls13, Cipher::Aes128Gcm));
+        let (version, cipher) = suite_cipher(suite).unwrap_or((TlsVersion::Tls13, Cipher::Aes128Gcm));
         let info = SessionInfo {
             version,
             cipher,
             suite: suite_name(suite),
-            peer_certificates: conn
-                .peer_certificates()
-                .map(<[_]>::to_vec)
-                .unwrap_or_default(),
+            peer_certificates: conn.peer_certificates().map(<[_]>::to_vec).unwrap_or_default(),
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
             resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
             path: DataPath::Userspace { reason },
@@ -406,12 +387,7 @@ impl TlsStream {
     /// `sendfile(2)`: the bytes never enter userspace. On the userspace path
     /// the file is read in chunks and written. Returns bytes sent (less than
     /// `len` only if the file is shorter).
-    pub async fn send_file(
-        &mut self,
-        file: &std::fs::File,
-        offset: u64,
-        len: u64,
-    ) -> io::Result<u64> {
+    pub async fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<u64> {
         match &mut self.inner {
             Inner::Kernel(k) => k.sendfile(file, offset, len).await,
             Inner::User(u) => {
@@ -436,12 +412,7 @@ impl TlsStream {
     /// Receives into `file` at `offset` until the peer's close_notify or
     /// `limit` bytes. On kTLS this is `splice(2)` socket → pipe → file; on
     /// the userspace path, reads and writes. Returns bytes written.
-    pub async fn recv_to_file(
-        &mut self,
-        file: &std::fs::File,
-        offset: u64,
-        limit: u64,
-    ) -> io::Result<u64> {
+    pub async fn recv_to_file(&mut self, file: &std::fs::File, offset: u64, limit: u64) -> io::Result<u64> {
         if let Inner::Kernel(k) = &mut self.inner {
             return k.splice_to_file(file, offset, limit).await;
         }
@@ -467,11 +438,7 @@ impl TlsStream {
 }
 
 impl AsyncRead for TlsStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         match &mut this.inner {
             Inner::Kernel(k) => k.poll_read_priv(cx, buf),
@@ -506,21 +473,14 @@ fn same_error_as_kernel(e: io::Error) -> io::Error {
                 level: 2,
                 description,
             };
-            io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                crate::KtlsError::PeerAlert(a),
-            )
+            io::Error::new(io::ErrorKind::ConnectionAborted, crate::KtlsError::PeerAlert(a))
         }
         None => e,
     }
 }
 
 impl AsyncWrite for TlsStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().inner {
             Inner::Kernel(k) => k.poll_write_priv(cx, buf),
             Inner::User(u) => Pin::new(u.as_mut()).poll_write(cx, buf),

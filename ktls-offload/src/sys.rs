@@ -145,14 +145,11 @@ impl CryptoInfo {
             // (chance 2^-32), in a window a quarter of the space away: seq
             // used nonces can block at most seq of the four windows.
             let base = u64::from_be_bytes(iv[4..12].try_into().expect("length checked"));
-            let used =
-                |start: u64| (0..seq).any(|j| (base ^ j).wrapping_sub(start) < TLS12_NONCE_WINDOW);
+            let used = |start: u64| (0..seq).any(|j| (base ^ j).wrapping_sub(start) < TLS12_NONCE_WINDOW);
             let start = (0..4u64)
                 .map(|k| seq.wrapping_add(k << 62))
                 .find(|&start| !used(start))
-                .ok_or_else(|| {
-                    bad("no unused TLS 1.2 nonce range; refusing to offload this connection")
-                })?;
+                .ok_or_else(|| bad("no unused TLS 1.2 nonce range; refusing to offload this connection"))?;
             start.to_be_bytes()
         } else {
             iv[4..12].try_into().expect("length checked")
@@ -215,10 +212,9 @@ impl CryptoInfo {
         match self {
             CryptoInfo::AesGcm128(c) => (c as *const _ as *const _, size_of::<AesGcm128>() as _),
             CryptoInfo::AesGcm256(c) => (c as *const _ as *const _, size_of::<AesGcm256>() as _),
-            CryptoInfo::Chacha20Poly1305(c) => (
-                c as *const _ as *const _,
-                size_of::<Chacha20Poly1305>() as _,
-            ),
+            CryptoInfo::Chacha20Poly1305(c) => {
+                (c as *const _ as *const _, size_of::<Chacha20Poly1305>() as _)
+            }
         }
     }
 }
@@ -514,8 +510,7 @@ mod tests {
             panic!("wrong variant")
         };
         assert_eq!(c.iv, iv[4..]);
-        let info =
-            CryptoInfo::new(TLS_1_2_VERSION, Aead::Chacha20Poly1305, &[0; 32], &iv, 3).unwrap();
+        let info = CryptoInfo::new(TLS_1_2_VERSION, Aead::Chacha20Poly1305, &[0; 32], &iv, 3).unwrap();
         let CryptoInfo::Chacha20Poly1305(c) = &info else {
             panic!("wrong variant")
         };

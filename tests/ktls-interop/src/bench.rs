@@ -223,9 +223,7 @@ fn bench_recv(
     })
     .join()
     .map_err(|_| anyhow::anyhow!("receiver panicked"))??;
-    sender
-        .join()
-        .map_err(|_| anyhow::anyhow!("sender panicked"))??;
+    sender.join().map_err(|_| anyhow::anyhow!("sender panicked"))??;
     anyhow::ensure!(m.bytes == size, "received {} of {size}", m.bytes);
     Ok(m)
 }
@@ -238,13 +236,7 @@ fn main() -> anyhow::Result<()> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--mib" => size_mib = args.next().and_then(|v| v.parse().ok()).unwrap_or(size_mib),
-            "--reps" => {
-                reps = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(reps)
-                    .max(1)
-            }
+            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(reps).max(1),
             "--tls12" => tls12 = true,
             _ => {
                 eprintln!("usage: ktls-bench [--mib N] [--reps N] [--tls12]");
@@ -282,7 +274,9 @@ fn main() -> anyhow::Result<()> {
         if kernel { "yes" } else { "no" }
     );
     println!("{size_mib} MiB per transfer, median of {reps} runs, loopback, one thread per side\n");
-    println!("| direction | measured side | MiB/s | CPU s/GiB | throughput vs userspace | CPU vs userspace |");
+    println!(
+        "| direction | measured side | MiB/s | CPU s/GiB | throughput vs userspace | CPU vs userspace |"
+    );
     println!("|---|---|---:|---:|---:|---:|");
     for (dir, variants) in [
         (

@@ -46,9 +46,7 @@ impl Pki {
         let ca = ca_params.self_signed(&ca_key)?;
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
+        params.distinguished_name.push(DnType::CommonName, "localhost");
         let cert = params.signed_by(&key, &ca, &ca_key)?;
         let ca_pem = dir.join("ca.pem");
         let cert_pem = dir.join("server.pem");
@@ -101,9 +99,7 @@ pub fn suite(version: TlsVersion, cipher: Cipher) -> SupportedCipherSuite {
         (TlsVersion::Tls13, Cipher::Chacha20Poly1305) => cs::TLS13_CHACHA20_POLY1305_SHA256,
         (TlsVersion::Tls12, Cipher::Aes128Gcm) => cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
         (TlsVersion::Tls12, Cipher::Aes256Gcm) => cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        (TlsVersion::Tls12, Cipher::Chacha20Poly1305) => {
-            cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-        }
+        (TlsVersion::Tls12, Cipher::Chacha20Poly1305) => cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     }
 }
 
@@ -269,14 +265,10 @@ impl Peer {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         for (pipe, sink) in [
             (
-                Box::new(child.stdout.take().expect("piped"))
-                    as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                Box::new(child.stdout.take().expect("piped")) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
                 stdout.clone(),
             ),
-            (
-                Box::new(child.stderr.take().expect("piped")),
-                stderr.clone(),
-            ),
+            (Box::new(child.stderr.take().expect("piped")), stderr.clone()),
         ] {
             let ready = ready.map(str::to_string);
             let tx = tx.clone();
@@ -391,7 +383,5 @@ impl Peer {
 
 /// Counts this process's open file descriptors.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }

@@ -71,12 +71,7 @@ struct Stat(BTreeMap<String, u64>);
 
 impl Stat {
     fn now() -> Stat {
-        Stat(
-            ktls_offload::tls_stat()
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-        )
+        Stat(ktls_offload::tls_stat().unwrap_or_default().into_iter().collect())
     }
     fn delta(&self) -> BTreeMap<String, u64> {
         let now = Stat::now().0;
@@ -185,12 +180,7 @@ async fn read_until(s: &mut TlsStream, needle: &[u8], limit: Duration) -> anyhow
     while !got.windows(needle.len()).any(|w| w == needle) {
         let n = tokio::time::timeout_at(deadline, s.read(&mut buf))
             .await
-            .map_err(|_| {
-                anyhow!(
-                    "timed out waiting for {:?}",
-                    String::from_utf8_lossy(needle)
-                )
-            })??;
+            .map_err(|_| anyhow!("timed out waiting for {:?}", String::from_utf8_lossy(needle)))??;
         if n == 0 {
             bail!("EOF before {:?}", String::from_utf8_lossy(needle));
         }
@@ -229,14 +219,12 @@ pub fn scenarios() -> Vec<Scenario> {
             v.push(scenario(format!("rustls-pair/{tag}"), move |c| {
                 rustls_pair(c, version, cipher)
             }));
-            v.push(scenario(
-                format!("client-vs-openssl-s_server/{tag}"),
-                move |c| vs_openssl_server(c, version, cipher),
-            ));
-            v.push(scenario(
-                format!("server-vs-openssl-s_client/{tag}"),
-                move |c| vs_openssl_client(c, version, cipher),
-            ));
+            v.push(scenario(format!("client-vs-openssl-s_server/{tag}"), move |c| {
+                vs_openssl_server(c, version, cipher)
+            }));
+            v.push(scenario(format!("server-vs-openssl-s_client/{tag}"), move |c| {
+                vs_openssl_client(c, version, cipher)
+            }));
             v.push(scenario(format!("server-vs-curl/{tag}"), move |c| {
                 vs_curl(c, version, cipher)
             }));
@@ -268,15 +256,9 @@ pub fn scenarios() -> Vec<Scenario> {
         "keyupdate-during-recv_to_file-download".into(),
         keyupdate_during_download,
     ));
-    v.push(scenario(
-        "record-limit-hard-stop-tls12".into(),
-        record_limit_hard,
-    ));
+    v.push(scenario("record-limit-hard-stop-tls12".into(), record_limit_hard));
     v.push(scenario("session-ticket-resumption".into(), resumption));
-    v.push(scenario(
-        "bad/fatal-alert-after-handoff".into(),
-        fatal_alert,
-    ));
+    v.push(scenario("bad/fatal-alert-after-handoff".into(), fatal_alert));
     for fault in [Fault::Corrupt, Fault::Truncate, Fault::Garbage] {
         for victim in [Victim::ClientRead, Victim::ClientSplice, Victim::Server] {
             let name = match victim {
@@ -353,11 +335,7 @@ async fn rustls_pair(c: Arc<Ctx>, version: TlsVersion, cipher: Cipher) -> anyhow
 
 /// Our client against `openssl s_server -WWW`: GET a 1 MiB file, receive the
 /// body with `recv_to_file` (splice on kTLS), EOF on close_notify.
-async fn vs_openssl_server(
-    c: Arc<Ctx>,
-    version: TlsVersion,
-    cipher: Cipher,
-) -> anyhow::Result<String> {
+async fn vs_openssl_server(c: Arc<Ctx>, version: TlsVersion, cipher: Cipher) -> anyhow::Result<String> {
     let dir = c.work.join(format!("www-{}", kit::free_port()));
     std::fs::create_dir_all(&dir)?;
     let data = kit::test_data(MIB, 3);
@@ -378,11 +356,7 @@ async fn vs_openssl_server(
     // Read the response head in small pieces; what follows it in the last
     // piece is body and goes to the file first.
     let head = read_until(&mut s, b"\r\n\r\n", T).await?;
-    let split = head
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("found")
-        + 4;
+    let split = head.windows(4).position(|w| w == b"\r\n\r\n").expect("found") + 4;
     ensure!(
         head.starts_with(b"HTTP/1.0 200"),
         "bad response: {:?}",
@@ -416,11 +390,7 @@ async fn vs_openssl_server(
 
 /// Our server against `openssl s_client -quiet`: read a line from it, send
 /// a 1 MiB file with `send_file` (sendfile on kTLS), close_notify.
-async fn vs_openssl_client(
-    c: Arc<Ctx>,
-    version: TlsVersion,
-    cipher: Cipher,
-) -> anyhow::Result<String> {
+async fn vs_openssl_client(c: Arc<Ctx>, version: TlsVersion, cipher: Cipher) -> anyhow::Result<String> {
     let (l, port) = listener().await?;
     let data = kit::test_data(MIB, 4);
     let file_path = c.work.join(format!("send-{port}.bin"));
@@ -579,16 +549,10 @@ async fn keyupdate_from_server(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
         let e = r
             .err()
             .ok_or_else(|| anyhow!("read after KeyUpdate succeeded on a kernel without rekey"))?;
-        ensure!(
-            is_keyupdate_unsupported(&e),
-            "wrong error after KeyUpdate: {e:#}"
-        );
+        ensure!(is_keyupdate_unsupported(&e), "wrong error after KeyUpdate: {e:#}");
         // The stream stays failed: no garbage on a second read either.
         let again = s.read(&mut [0u8; 64]).await;
-        ensure!(
-            again.is_err(),
-            "second read after failure returned {again:?}"
-        );
+        ensure!(again.is_err(), "second read after failure returned {again:?}");
         let (_, _, _) = peer.finish(Duration::from_secs(10)).await?;
         return Ok(format!(
             "kernel without rekey: connection failed cleanly: {e:#}; {}",
@@ -616,10 +580,7 @@ async fn keyupdate_from_server(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
     );
     let st = s.stats();
     if c.kernel() {
-        ensure!(
-            st.rx_key_updates == 2 && st.tx_key_updates == 1,
-            "stats {st:?}"
-        );
+        ensure!(st.rx_key_updates == 2 && st.tx_key_updates == 1, "stats {st:?}");
         let d = before.delta();
         ensure!(
             d.get("TlsRxRekeyOk").copied().unwrap_or(0) >= 2
@@ -640,11 +601,7 @@ async fn keyupdate_from_server(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
 async fn keyupdate_from_client(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<String> {
     let version = TlsVersion::Tls13;
     let (l, port) = listener().await?;
-    let mut args: Vec<String> = vec![
-        "s_client".into(),
-        "-connect".into(),
-        format!("127.0.0.1:{port}"),
-    ];
+    let mut args: Vec<String> = vec!["s_client".into(), "-connect".into(), format!("127.0.0.1:{port}")];
     args.extend([
         "-servername".into(),
         "localhost".into(),
@@ -675,10 +632,7 @@ async fn keyupdate_from_client(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
         let e = r
             .err()
             .ok_or_else(|| anyhow!("read after KeyUpdate succeeded on a kernel without rekey"))?;
-        ensure!(
-            is_keyupdate_unsupported(&e),
-            "wrong error after KeyUpdate: {e:#}"
-        );
+        ensure!(is_keyupdate_unsupported(&e), "wrong error after KeyUpdate: {e:#}");
         let _ = peer.finish(Duration::from_secs(10)).await;
         return Ok(format!(
             "kernel without rekey: connection failed cleanly: {e:#}; {}",
@@ -700,16 +654,10 @@ async fn keyupdate_from_client(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<St
         .matches("KEYUPDATE")
         .count()
         .max(out.matches("SSL_do_handshake -> 1").count());
-    ensure!(
-        done >= 2,
-        "s_client performed {done} key updates, want 2: {out}"
-    );
+    ensure!(done >= 2, "s_client performed {done} key updates, want 2: {out}");
     if c.kernel() {
         let st = s.stats();
-        ensure!(
-            st.rx_key_updates == 2 && st.tx_key_updates == 1,
-            "stats {st:?}"
-        );
+        ensure!(st.rx_key_updates == 2 && st.tx_key_updates == 1, "stats {st:?}");
         let d = before.delta();
         ensure!(
             d.get("TlsRxRekeyOk").copied().unwrap_or(0) >= 2
@@ -757,10 +705,7 @@ async fn record_limit(c: Arc<Ctx>, cipher: Cipher) -> anyhow::Result<String> {
     .await?;
     c.check_path(&s, "client")?;
     // Printable data, so s_server's stdout is exactly what we sent.
-    let data: Vec<u8> = kit::test_data(2 * MIB, 6)
-        .iter()
-        .map(|b| b'a' + b % 26)
-        .collect();
+    let data: Vec<u8> = kit::test_data(2 * MIB, 6).iter().map(|b| b'a' + b % 26).collect();
     for chunk in data.chunks(16 * 1024) {
         s.write_all(chunk).await?;
     }
@@ -825,12 +770,7 @@ async fn handoff_keeps_data(c: Arc<Ctx>) -> anyhow::Result<String> {
         cl.write_all(&msg).await?;
         cl.shutdown().await?;
         let (got, path) = server.await??;
-        ensure!(
-            got == msg,
-            "server got {} of {} bytes",
-            got.len(),
-            msg.len()
-        );
+        ensure!(got == msg, "server got {} of {} bytes", got.len(), msg.len());
         report.push(format!("{version} {path}"));
     }
     Ok(format!("no bytes lost: {}", report.join(", ")))
@@ -853,14 +793,10 @@ async fn resumption(c: Arc<Ctx>) -> anyhow::Result<String> {
         anyhow::Ok(())
     });
     let ccfg = kit::client_config(&c.pki, Some((TlsVersion::Tls13, Cipher::Aes128Gcm)));
-    let mut s1 =
-        ktls_offload::connect(ccfg.clone(), kit::localhost(), tcp(port).await?, &c.opts()).await?;
+    let mut s1 = ktls_offload::connect(ccfg.clone(), kit::localhost(), tcp(port).await?, &c.opts()).await?;
     c.check_path(&s1, "client")?;
     ensure!(!s1.info().resumed, "first connection claims resumption");
-    ensure!(
-        read_to_end_t(&mut s1).await? == b"hi",
-        "first connection data"
-    );
+    ensure!(read_to_end_t(&mut s1).await? == b"hi", "first connection data");
     let tickets = s1.stats().tickets;
     if c.kernel() {
         ensure!(
@@ -871,10 +807,7 @@ async fn resumption(c: Arc<Ctx>) -> anyhow::Result<String> {
     s1.shutdown().await?;
     let mut s2 = ktls_offload::connect(ccfg, kit::localhost(), tcp(port).await?, &c.opts()).await?;
     ensure!(s2.info().resumed, "second connection did not resume");
-    ensure!(
-        read_to_end_t(&mut s2).await? == b"hi",
-        "second connection data"
-    );
+    ensure!(read_to_end_t(&mut s2).await? == b"hi", "second connection data");
     s2.shutdown().await?;
     server.await??;
     Ok(format!(
@@ -1097,11 +1030,7 @@ async fn injected_fault(c: Arc<Ctx>, fault: Fault, victim: Victim) -> anyhow::Re
     let text = format!("{e:#}").to_lowercase();
     let named = match fault {
         Fault::Truncate => text.contains("close_notify") || text.contains("eof"),
-        _ => {
-            text.contains("decrypt")
-                || text.contains("bad_record_mac")
-                || text.contains("authentication")
-        }
+        _ => text.contains("decrypt") || text.contains("bad_record_mac") || text.contains("authentication"),
     };
     ensure!(named, "the error does not name the cause: {e:#}");
     drop(s);
@@ -1256,16 +1185,13 @@ async fn keyupdate_during_download(c: Arc<Ctx>) -> anyhow::Result<String> {
         peer.send_stdin(&end).await?;
         anyhow::Ok(())
     };
-    let (fed, got) = tokio::join!(
-        feeder,
-        tokio::time::timeout(T, s.recv_to_file(&file, 0, total))
-    );
+    let (fed, got) = tokio::join!(feeder, tokio::time::timeout(T, s.recv_to_file(&file, 0, total)));
     let got = got.map_err(|_| anyhow!("recv_to_file timed out"))?;
     if c.kernel() && !c.rekey() {
-        let e =
-            anyhow::Error::from(got.err().ok_or_else(|| {
-                anyhow!("download survived a KeyUpdate on a kernel without rekey")
-            })?);
+        let e = anyhow::Error::from(
+            got.err()
+                .ok_or_else(|| anyhow!("download survived a KeyUpdate on a kernel without rekey"))?,
+        );
         ensure!(is_keyupdate_unsupported(&e), "wrong error: {e:#}");
         let _ = peer.finish(Duration::from_secs(5)).await;
         return Ok(format!(
@@ -1287,10 +1213,7 @@ async fn keyupdate_during_download(c: Arc<Ctx>) -> anyhow::Result<String> {
     ensure!(done >= 2, "s_server performed {done} key updates, want 2");
     if c.kernel() {
         let st = s.stats();
-        ensure!(
-            st.rx_key_updates == 2 && st.tx_key_updates == 1,
-            "stats {st:?}"
-        );
+        ensure!(st.rx_key_updates == 2 && st.tx_key_updates == 1, "stats {st:?}");
     }
     s.shutdown().await?;
     let _ = peer.finish(Duration::from_secs(5)).await;
@@ -1365,8 +1288,7 @@ async fn handoff_same_flight(c: Arc<Ctx>) -> anyhow::Result<String> {
         let msg2 = msg.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
-            let mut conn =
-                rustls::Connection::from(rustls::ClientConnection::new(ccfg, kit::localhost())?);
+            let mut conn = rustls::Connection::from(rustls::ClientConnection::new(ccfg, kit::localhost())?);
             raw_handshake(&mut conn, &mut sock, false)?;
             use std::io::Write;
             conn.writer().write_all(&msg2)?;
@@ -1381,9 +1303,7 @@ async fn handoff_same_flight(c: Arc<Ctx>) -> anyhow::Result<String> {
             got.len(),
             msg.len()
         );
-        report.push(format!(
-            "client data with Finished (TLSv1.3) -> {path} server"
-        ));
+        report.push(format!("client data with Finished (TLSv1.3) -> {path} server"));
     }
     // Our client, raw server.
     for version in VERSIONS {
@@ -1566,10 +1486,7 @@ async fn record_limit_hard(c: Arc<Ctx>) -> anyhow::Result<String> {
         .and_then(|i| i.downcast_ref::<KtlsError>())
         .is_some_and(|k| matches!(k, KtlsError::RecordLimit(_)));
     ensure!(typed, "wrong error: {e}");
-    ensure!(
-        written <= 8 * 16 * 1024,
-        "wrote {written} bytes before failing"
-    );
+    ensure!(written <= 8 * 16 * 1024, "wrote {written} bytes before failing");
     drop(s);
     let _ = server.await;
     Ok(format!("writes stopped after {written} bytes: {e}"))

@@ -59,6 +59,7 @@ pub type ScriptOutcome = (Vec<(String, String, String)>, Vec<String>, Vec<String
 /// The configuration service without its D-Bus skin.
 pub struct ConfigService {
     store: Store,
+    _lock: params::store::StoreLock,
     cfg: Mutex<Config>,
     status: Mutex<BTreeMap<String, String>>,
     restart_required: Mutex<BTreeSet<String>>,
@@ -73,12 +74,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl ConfigService {
     /// Loads the store (logging any migration warnings).
     pub fn open(store: Store) -> Result<ConfigService, params::StoreError> {
+        let lock = store.lock()?;
         let (cfg, warnings) = store.load()?;
         for w in warnings {
             log::warn!("configuration: {w}");
         }
         Ok(ConfigService {
             store,
+            _lock: lock,
             cfg: Mutex::new(cfg),
             status: Mutex::new(BTreeMap::new()),
             restart_required: Mutex::new(BTreeSet::new()),
@@ -94,6 +97,10 @@ impl ConfigService {
     pub fn get(&self, name: &str) -> Result<String, ConfError> {
         let t = params::config::resolve(name).map_err(|e| ConfError::Invalid(e.to_string()))?;
         if let params::Target::Scalar(p) = &t {
+            if p.access == params::schema::Access::ReadOnly && p.name == "NeedRestartInfo" {
+                let needs = lock(&self.restart_required).iter().any(|s| s == p.service);
+                return Ok(if needs { "Yes" } else { "No" }.to_string());
+            }
             if p.access == params::schema::Access::ReadOnly {
                 return Ok(lock(&self.status)
                     .get(&p.full_name())
@@ -157,9 +164,9 @@ impl ConfigService {
         new: Config,
         changes: &params::ChangeSet,
     ) -> Result<Vec<String>, ConfError> {
-        self.store.save(&new).map_err(|e| {
-            ConfError::Storage(format!("saving {}: {e}", self.store.path().display()))
-        })?;
+        self.store
+            .save(&new)
+            .map_err(|e| ConfError::Storage(format!("saving {}: {e}", self.store.path().display())))?;
         *cfg = new;
         let mut rr = lock(&self.restart_required);
         rr.extend(changes.restart_required.iter().cloned());
@@ -167,10 +174,7 @@ impl ConfigService {
     }
 
     /// Sets values atomically and saves; returns restart-required services.
-    pub fn set(
-        &self,
-        values: &[(String, String)],
-    ) -> Result<(params::ChangeSet, Vec<String>), ConfError> {
+    pub fn set(&self, values: &[(String, String)]) -> Result<(params::ChangeSet, Vec<String>), ConfError> {
         let mut cfg = lock(&self.cfg);
         let mut new = cfg.clone();
         let changes = new.set_many(values).map_err(|errs| {
@@ -288,10 +292,7 @@ mod object {
         }
 
         /// Reads several values.
-        async fn get_many(
-            &self,
-            names: Vec<String>,
-        ) -> Result<BTreeMap<String, String>, ConfError> {
+        async fn get_many(&self, names: Vec<String>) -> Result<BTreeMap<String, String>, ConfError> {
             names
                 .iter()
                 .map(|n| self.svc.get(n).map(|v| (n.clone(), v)))
@@ -477,22 +478,23 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("confd-unit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let svc = ConfigService::open(Store::open(&dir).unwrap()).unwrap();
-        let (_, rr) = svc
-            .set(&[("Web.ServerPort".into(), "8080".into())])
-            .unwrap();
+        let (_, rr) = svc.set(&[("Web.ServerPort".into(), "8080".into())]).unwrap();
         assert_eq!(rr, vec!["Web"]);
         assert!(matches!(
             svc.set(&[("Web.ServerPort".into(), "x".into())]),
             Err(ConfError::Invalid(_))
         ));
-        let again = ConfigService::open(Store::open(&dir).unwrap()).unwrap();
+        // A second writer on the same store is refused while the first runs.
+        let busy = ConfigService::open(Store::open(&dir).unwrap());
+        assert!(busy.is_err(), "two writers on one store");
+        drop(svc);
+        let svc = ConfigService::open(Store::open(&dir).unwrap()).unwrap();
+        let again = &svc;
         assert_eq!(again.get("web.serverport").unwrap(), "8080");
         svc.set_status(&[("Hoc.ClockSynchronized".into(), "Yes".into())])
             .unwrap();
         assert_eq!(svc.get("Hoc.ClockSynchronized").unwrap(), "Yes");
-        assert!(svc
-            .set_status(&[("Web.ServerPort".into(), "1".into())])
-            .is_err());
+        assert!(svc.set_status(&[("Web.ServerPort".into(), "1".into())]).is_err());
         svc.clear_restart_required("web");
         assert!(svc.restart_required().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -99,15 +99,19 @@ fn cert(a: &CertArgs) -> Result<(), String> {
             if a.json {
                 let h: Vec<_> = host
                     .iter()
-                    .map(|c| json!({"FileName": c.file_name, "IssuedTo": c.issued_to, "IssuedBy": c.issued_by,
+                    .map(|c| {
+                        json!({"FileName": c.file_name, "IssuedTo": c.issued_to, "IssuedBy": c.issued_by,
                         "ValidFrom": c.valid_from, "ValidTo": c.valid_to, "Usage": c.usage.to_string(),
-                        "Services": c.services.to_string()}))
+                        "Services": c.services.to_string()})
+                    })
                     .collect();
                 let o: Vec<_> = others
                     .iter()
-                    .map(|c| json!({"FileName": c.file_name, "Position": c.position, "IssuedTo": c.issued_to,
+                    .map(|c| {
+                        json!({"FileName": c.file_name, "Position": c.position, "IssuedTo": c.issued_to,
                         "IssuedBy": c.issued_by, "ValidFrom": c.valid_from, "ValidTo": c.valid_to,
-                        "CertificateAuthority": c.certificate_authority_text()}))
+                        "CertificateAuthority": c.certificate_authority_text()})
+                    })
                     .collect();
                 println!(
                     "{}",
@@ -148,9 +152,7 @@ fn cert(a: &CertArgs) -> Result<(), String> {
                 pem.push(b'\n');
                 pem.extend(read(k)?);
             }
-            let info = store
-                .import_host(name, usage, &pem)
-                .map_err(|e| e.to_string())?;
+            let info = store.import_host(name, usage, &pem).map_err(|e| e.to_string())?;
             println!(
                 "imported host certificate {} ({}, {}), valid to {}",
                 info.file_name, info.issued_to, info.usage, info.valid_to
@@ -172,9 +174,7 @@ fn cert(a: &CertArgs) -> Result<(), String> {
         }
         CertCommand::Services { name, services } => {
             let set = pki::ServiceSet::parse_list(services).map_err(|e| e.to_string())?;
-            let info = store
-                .set_host_services(name, set)
-                .map_err(|e| e.to_string())?;
+            let info = store.set_host_services(name, set).map_err(|e| e.to_string())?;
             println!("{}: services {}", info.file_name, info.services);
         }
         CertCommand::DeleteHost { name } => {

@@ -102,8 +102,7 @@ pub fn run_confd(a: ConfdArgs) -> i32 {
         }
     };
     let r: Result<(), String> = rt.block_on(async {
-        let store = params::Store::open(&a.store)
-            .map_err(|e| format!("store {}: {e}", a.store.display()))?;
+        let store = params::Store::open(&a.store).map_err(|e| format!("store {}: {e}", a.store.display()))?;
         let b = builder(&a.bus).map_err(|e| format!("bus {}: {e}", a.bus))?;
         confd::serve(store, b).await.map_err(|e| e.to_string())
     });
@@ -160,8 +159,7 @@ impl Backend {
         match self {
             Backend::Offline(s) => s.set(v).map(|(_, rr)| rr).map_err(conf_msg),
             Backend::Bus(p) => {
-                let refs: Vec<(&str, &str)> =
-                    v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> = v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 p.set(&refs).await.map_err(dbus_msg)
             }
         }
@@ -192,8 +190,7 @@ impl Backend {
 
 async fn backend(a: &CtlArgs) -> Result<Backend, String> {
     if let Some(dir) = &a.store {
-        let store =
-            params::Store::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?;
+        let store = params::Store::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?;
         return confd::ConfigService::open(store)
             .map(Backend::Offline)
             .map_err(|e| e.to_string());
@@ -259,10 +256,7 @@ pub fn run_ctl(a: CtlArgs) -> i32 {
         }
         return 0;
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dgw ctl: {e}");
@@ -361,9 +355,7 @@ async fn ctl(a: &CtlArgs) -> Result<(), String> {
         CtlCommand::Export { secrets } => print!("{}", b.export(*secrets).await?),
         CtlCommand::FactoryReset { yes } => {
             if !yes {
-                return Err(
-                    "factory-reset discards the whole configuration; add --yes to confirm".into(),
-                );
+                return Err("factory-reset discards the whole configuration; add --yes to confirm".into());
             }
             b.factory_reset().await?;
             println!("configuration reset to factory defaults");

@@ -120,9 +120,9 @@ fn probe(json: bool) {
                 println!("  {name:<24} {v}");
             }
         }
-        None => println!(
-            "/proc/net/tls_stat: absent (no kTLS in this kernel, or the tls module is not loaded)"
-        ),
+        None => {
+            println!("/proc/net/tls_stat: absent (no kTLS in this kernel, or the tls module is not loaded)")
+        }
     }
 }
 
@@ -140,9 +140,7 @@ fn split_target(t: &str) -> anyhow::Result<(String, u16)> {
     if host.is_empty() {
         bail!("{t}: empty host");
     }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| anyhow!("{t}: port must be 1-65535"))?;
+    let port: u16 = port.parse().map_err(|_| anyhow!("{t}: port must be 1-65535"))?;
     if port == 0 {
         bail!("{t}: port must be 1-65535");
     }
@@ -177,8 +175,7 @@ async fn connect(cmd: TlsCommand) -> anyhow::Result<()> {
         ca
     };
     let roots = tlsdiag::roots_from_pem(&ca_files).map_err(|e| anyhow!(e))?;
-    let verifier =
-        tlsdiag::RecordingVerifier::new(Arc::new(roots), insecure).map_err(|e| anyhow!(e))?;
+    let verifier = tlsdiag::RecordingVerifier::new(Arc::new(roots), insecure).map_err(|e| anyhow!(e))?;
     let versions: &[&rustls::SupportedProtocolVersion] = if tls12 {
         &[&rustls::version::TLS12]
     } else if tls13 {
@@ -186,19 +183,17 @@ async fn connect(cmd: TlsCommand) -> anyhow::Result<()> {
     } else {
         rustls::DEFAULT_VERSIONS
     };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(versions)
-    .context("TLS versions")?
-    .dangerous()
-    .with_custom_certificate_verifier(verifier.clone())
-    .with_no_client_auth();
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(versions)
+            .context("TLS versions")?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth();
     config.enable_secret_extraction = true;
     if let Some(path) = &keylog {
         config.key_log = Arc::new(
-            tlsdiag::KeyLogFile::create(path)
-                .with_context(|| format!("key log {}", path.display()))?,
+            tlsdiag::KeyLogFile::create(path).with_context(|| format!("key log {}", path.display()))?,
         );
         eprintln!(
             "WARNING: writing session keys to {} (NSS key log); delete it after use",
@@ -326,11 +321,7 @@ fn print_counters(before: Option<Vec<(String, u64)>>) {
     let moved: Vec<String> = after
         .iter()
         .filter_map(|(k, v)| {
-            let b = before
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, b)| *b)
-                .unwrap_or(0);
+            let b = before.iter().find(|(n, _)| n == k).map(|(_, b)| *b).unwrap_or(0);
             (*v > b).then(|| format!("{k} +{}", v - b))
         })
         .collect();

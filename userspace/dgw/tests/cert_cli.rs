@@ -105,10 +105,7 @@ fn import_list_associate_delete() {
     assert_eq!(host["IssuedBy"], "CN=Site CA");
     assert_eq!(host["Usage"], "TlsClient");
     assert_eq!(host["Services"], "Sip,Cwmp");
-    assert_eq!(
-        v["OthersCertificatesInfo"][0]["CertificateAuthority"],
-        "Yes"
-    );
+    assert_eq!(v["OthersCertificatesInfo"][0]["CertificateAuthority"], "Yes");
     // The key is private.
     use std::os::unix::fs::PermissionsExt;
     let key_mode = std::fs::metadata(dir.join("store/host/gw/key.pem"))

@@ -92,9 +92,7 @@ fn confd_over_dbus_with_policy() {
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
     if !root || !have("dbus-daemon") || !have("setpriv") {
-        eprintln!(
-            "SKIP: needs root, dbus-daemon and setpriv (make test installs them; CI runs as root)"
-        );
+        eprintln!("SKIP: needs root, dbus-daemon and setpriv (make test installs them; CI runs as root)");
         return;
     }
     let dir = std::env::temp_dir().join(format!("confd-dbus-{}", std::process::id()));
@@ -127,8 +125,7 @@ fn confd_over_dbus_with_policy() {
     // confd with a notify socket: it must say READY=1 (Type=notify).
     let notify = dir.join("notify");
     let sock = UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let store = dir.join("store");
     let confd = Command::new(DGW)
         .args(["confd", "--store", store.to_str().unwrap(), "--bus", &addr])
@@ -152,11 +149,7 @@ fn confd_over_dbus_with_policy() {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        text(&o).contains("restart required: Cwmp, Web"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("restart required: Cwmp, Web"), "{}", text(&o));
     let o = ctl(&addr, false, &["get", "web.serverport"], None);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "web.serverport=8080\n");
     let o = ctl(
@@ -177,8 +170,7 @@ fn confd_over_dbus_with_policy() {
     let o = ctl(&addr, false, &["apply", "-"], Some(bad));
     assert!(!o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("line 2: SipEp.TransportTlsVersion")
-            && text(&o).contains("nothing changed"),
+        text(&o).contains("line 2: SipEp.TransportTlsVersion") && text(&o).contains("nothing changed"),
         "{}",
         text(&o)
     );
@@ -217,11 +209,7 @@ fn confd_over_dbus_with_policy() {
         text(&o)
     );
     let o = ctl(&addr, false, &["export", "--secrets"], None);
-    assert!(
-        text(&o).contains("Cwmp.AcsPassword=hunter2"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("Cwmp.AcsPassword=hunter2"), "{}", text(&o));
 
     // Everyone else: may read what is not secret, may not change.
     let o = ctl(&addr, true, &["get", "Web.ServerPort"], None);
@@ -244,16 +232,8 @@ fn confd_over_dbus_with_policy() {
         &["factory-reset", "--yes"],
     ] {
         let o = ctl(&addr, true, args, None);
-        assert!(
-            !o.status.success(),
-            "nobody could run {args:?}: {}",
-            text(&o)
-        );
-        assert!(
-            text(&o).contains("permission denied"),
-            "{args:?}: {}",
-            text(&o)
-        );
+        assert!(!o.status.success(), "nobody could run {args:?}: {}", text(&o));
+        assert!(text(&o).contains("permission denied"), "{args:?}: {}", text(&o));
     }
     let o = ctl(&addr, true, &["apply", "-"], Some("Web.ServerPort=82\n"));
     assert!(text(&o).contains("permission denied"), "{}", text(&o));

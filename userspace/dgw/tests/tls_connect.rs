@@ -58,13 +58,7 @@ fn s_server(dir: &Path, extra: &[&str]) -> (Kill, u16) {
 
 fn connect(dir: &Path, port: u16, args: &[&str], input: &str) -> (bool, String, String) {
     let mut child = Command::new(DGW)
-        .args([
-            "tls",
-            "connect",
-            &format!("127.0.0.1:{port}"),
-            "--ca",
-            "ca.pem",
-        ])
+        .args(["tls", "connect", &format!("127.0.0.1:{port}"), "--ca", "ca.pem"])
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped())
@@ -72,12 +66,7 @@ fn connect(dir: &Path, port: u16, args: &[&str], input: &str) -> (bool, String, 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let o = child.wait_with_output().unwrap();
     (
         o.status.success(),
@@ -151,17 +140,11 @@ fn validation_failure_refuses_and_insecure_reports() {
     let (ok, _, err) = connect(&dir, port, &["--servername", "wrong.example"], "");
     assert!(!ok, "connected despite a name mismatch");
     assert!(
-        err.contains("certificate validation failed for wrong.example")
-            && err.contains("not valid for name"),
+        err.contains("certificate validation failed for wrong.example") && err.contains("not valid for name"),
         "{err}"
     );
     let (_srv, port) = s_server(&dir, &[]);
-    let (ok, _, err) = connect(
-        &dir,
-        port,
-        &["--servername", "wrong.example", "--insecure"],
-        "",
-    );
+    let (ok, _, err) = connect(&dir, port, &["--servername", "wrong.example", "--insecure"], "");
     assert!(ok, "{err}");
     assert!(
         err.contains("validation:  FAILED") && err.contains("--insecure"),

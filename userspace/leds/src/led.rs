@@ -49,10 +49,7 @@ impl LedClass {
     /// Creates `root` and, in it, the directory and files of each LED in
     /// `leds` (an existing LED of the same name is reset to off), and returns
     /// the simulated class.
-    pub fn create_simulated(
-        root: impl Into<PathBuf>,
-        leds: &[SimLed],
-    ) -> Result<LedClass, LedError> {
+    pub fn create_simulated(root: impl Into<PathBuf>, leds: &[SimLed]) -> Result<LedClass, LedError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|source| LedError::Io {
             op: "write",
@@ -197,10 +194,7 @@ fn run_modprobe(module: &str) -> Result<(), String> {
     if let Some(pipe) = child.stderr.take() {
         let _ = pipe.take(512).read_to_string(&mut stderr);
     }
-    Err(format!(
-        "modprobe {module} failed ({status}): {}",
-        stderr.trim()
-    ))
+    Err(format!("modprobe {module} failed ({status}): {}", stderr.trim()))
 }
 
 /// What an LED's files say right now.
@@ -317,11 +311,7 @@ impl Led {
         self.requested = None;
         self.note = None;
         self.set_steady(value)?;
-        self.requested = Some(if value == 0 {
-            Pattern::Off
-        } else {
-            Pattern::On
-        });
+        self.requested = Some(if value == 0 { Pattern::Off } else { Pattern::On });
         Ok(())
     }
 

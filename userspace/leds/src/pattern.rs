@@ -106,18 +106,10 @@ mod tests {
         assert!(Pattern::blink(500, 500).is_ok());
         for (on, off) in [(0, 500), (19, 500), (500, 10_001), (500, 0), (u32::MAX, 1)] {
             let err = Pattern::blink(on, off).unwrap_err();
-            assert!(
-                matches!(err, LedError::OutOfRange { .. }),
-                "{on}/{off}: {err}"
-            );
+            assert!(matches!(err, LedError::OutOfRange { .. }), "{on}/{off}: {err}");
         }
         // Fields are public, so validate() must catch a hand-built value too.
-        assert!(Pattern::Blink {
-            on_ms: 1,
-            off_ms: 1
-        }
-        .validate()
-        .is_err());
+        assert!(Pattern::Blink { on_ms: 1, off_ms: 1 }.validate().is_err());
         assert!(Pattern::Updating.validate().is_ok());
     }
 

@@ -132,16 +132,8 @@ mod tests {
             ((0, 0, false, false), Ready, Pattern::On),
             ((2, 2, false, false), Ready, Pattern::On),
             ((2, 3, false, false), Ready, Pattern::On),
-            (
-                (2, 1, false, false),
-                Incomplete { missing: 1 },
-                NOT_READY_BLINK,
-            ),
-            (
-                (2, 0, false, false),
-                Incomplete { missing: 2 },
-                NOT_READY_BLINK,
-            ),
+            ((2, 1, false, false), Incomplete { missing: 1 }, NOT_READY_BLINK),
+            ((2, 0, false, false), Incomplete { missing: 2 }, NOT_READY_BLINK),
             (
                 (u32::MAX, 0, false, false),
                 Incomplete { missing: u32::MAX },
@@ -170,17 +162,11 @@ mod tests {
     #[test]
     fn indicator_reports_changes_only() {
         let mut ind = ReadyIndicator::new();
-        assert_eq!(
-            ind.update(&inputs(2, 0, false, false)),
-            Some(NOT_READY_BLINK)
-        );
+        assert_eq!(ind.update(&inputs(2, 0, false, false)), Some(NOT_READY_BLINK));
         assert_eq!(ind.update(&inputs(2, 1, false, false)), None);
         assert_eq!(ind.update(&inputs(2, 2, false, false)), Some(Pattern::On));
         assert_eq!(ind.update(&inputs(2, 2, false, false)), None);
-        assert_eq!(
-            ind.update(&inputs(2, 0, true, false)),
-            Some(Pattern::Updating)
-        );
+        assert_eq!(ind.update(&inputs(2, 0, true, false)), Some(Pattern::Updating));
         assert_eq!(ind.update(&inputs(2, 2, true, false)), None);
         assert_eq!(ind.update(&inputs(2, 2, false, false)), Some(Pattern::On));
         ind.reset();

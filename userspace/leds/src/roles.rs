@@ -35,9 +35,7 @@ impl FromStr for Role {
         let mut chars = s.chars();
         match chars.next() {
             None => return Err("empty role name"),
-            Some(c) if !c.is_ascii_alphabetic() => {
-                return Err("role name must start with an ASCII letter")
-            }
+            Some(c) if !c.is_ascii_alphabetic() => return Err("role name must start with an ASCII letter"),
             Some(_) => {}
         }
         if s.len() > ROLE_NAME_MAX {

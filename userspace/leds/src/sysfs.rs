@@ -189,12 +189,11 @@ fn write_attr(path: &Path, value: &str) -> Result<(), LedError> {
             path: path.to_owned(),
             source,
         })?;
-    f.write_all(value.as_bytes())
-        .map_err(|source| LedError::Io {
-            op: "write",
-            path: path.to_owned(),
-            source,
-        })
+    f.write_all(value.as_bytes()).map_err(|source| LedError::Io {
+        op: "write",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn einval(msg: &str) -> io::Error {
@@ -332,10 +331,7 @@ impl SimLed {
             });
         }
         for t in &self.triggers {
-            if t.is_empty()
-                || t == "none"
-                || t.contains(|c: char| c.is_whitespace() || "[]".contains(c))
-            {
+            if t.is_empty() || t == "none" || t.contains(|c: char| c.is_whitespace() || "[]".contains(c)) {
                 return Err(LedError::InvalidName {
                     name: t.clone(),
                     reason: "not a usable trigger name",

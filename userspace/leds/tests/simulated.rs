@@ -2,8 +2,8 @@
 //! the kernel's write side effects reproduced in a temporary directory.
 
 use leds::{
-    Backend, Indicators, LedClass, LedError, Pattern, ReadyIndicator, ReadyInputs, Role, RoleMap,
-    SimLed, NOT_READY_BLINK,
+    Backend, Indicators, LedClass, LedError, Pattern, ReadyIndicator, ReadyInputs, Role, RoleMap, SimLed,
+    NOT_READY_BLINK,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -84,10 +84,7 @@ fn every_pattern_is_written_and_read_back() {
     led.set_pattern(Pattern::Off).unwrap();
     assert_eq!(led.pattern().unwrap(), Some(Pattern::Off));
     assert_eq!(read(&dir, "trigger"), "[none] timer heartbeat\n");
-    assert!(
-        !dir.join("delay_on").exists(),
-        "timer files go with the trigger"
-    );
+    assert!(!dir.join("delay_on").exists(), "timer files go with the trigger");
 
     led.set_pattern(NOT_READY_BLINK).unwrap();
     led.set_pattern(Pattern::On).unwrap();
@@ -103,10 +100,7 @@ fn every_pattern_is_written_and_read_back() {
 #[test]
 fn on_off_led_and_brightness_range() {
     let tmp = TempDir::new("range");
-    let class = class(
-        &tmp,
-        &[SimLed::new("input0::capslock").with_max_brightness(1)],
-    );
+    let class = class(&tmp, &[SimLed::new("input0::capslock").with_max_brightness(1)]);
     let mut led = class.open("input0::capslock").unwrap();
     led.set_pattern(Pattern::On).unwrap();
     assert_eq!(led.state().unwrap().brightness, 1);
@@ -139,10 +133,7 @@ fn on_off_led_and_brightness_range() {
             off_ms: 60_000,
         },
     ] {
-        assert!(matches!(
-            led.set_pattern(bad),
-            Err(LedError::OutOfRange { .. })
-        ));
+        assert!(matches!(led.set_pattern(bad), Err(LedError::OutOfRange { .. })));
         assert_eq!(led.pattern().unwrap(), Some(Pattern::On));
     }
 }
@@ -167,10 +158,7 @@ fn a_foreign_trigger_is_reported_and_replaced() {
     let state = led.state().unwrap();
     assert_eq!(state.trigger.as_deref(), Some("heartbeat"));
     assert_eq!(state.pattern, None);
-    assert_eq!(
-        led.available_triggers().unwrap(),
-        ["none", "timer", "heartbeat"]
-    );
+    assert_eq!(led.available_triggers().unwrap(), ["none", "timer", "heartbeat"]);
 
     led.set_pattern(Pattern::On).unwrap();
     assert_eq!(read(&dir, "trigger"), "[none] timer heartbeat\n");
@@ -193,19 +181,12 @@ fn missing_and_invalid_leds() {
         );
     }
     let nowhere = LedClass::simulated(tmp.0.join("does-not-exist"));
-    assert!(matches!(
-        nowhere.open(READY),
-        Err(LedError::NotFound { .. })
-    ));
+    assert!(matches!(nowhere.open(READY), Err(LedError::NotFound { .. })));
     assert!(matches!(nowhere.names(), Err(LedError::Io { .. })));
 
     // A simulated LED description is validated too.
     assert!(LedClass::create_simulated(tmp.0.join("x"), &[SimLed::new("a/b")]).is_err());
-    assert!(LedClass::create_simulated(
-        tmp.0.join("x"),
-        &[SimLed::new("z").with_max_brightness(0)]
-    )
-    .is_err());
+    assert!(LedClass::create_simulated(tmp.0.join("x"), &[SimLed::new("z").with_max_brightness(0)]).is_err());
 }
 
 #[test]
@@ -217,10 +198,7 @@ fn malformed_files_are_errors_not_panics() {
     for content in ["abc\n", "", "-1\n", "4294967296\n", "0\n"] {
         fs::write(dir.join("max_brightness"), content).unwrap();
         let err = class.open(READY).unwrap_err();
-        assert!(
-            matches!(err, LedError::Malformed { .. }),
-            "{content:?}: {err}"
-        );
+        assert!(matches!(err, LedError::Malformed { .. }), "{content:?}: {err}");
     }
     fs::write(dir.join("max_brightness"), "255\n").unwrap();
     let led = class.open(READY).unwrap();
@@ -282,10 +260,7 @@ async fn observe(dir: &Path, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut seen: Vec<String> = Vec::new();
     while !want.iter().all(|w| seen.iter().any(|s| s == w)) {
-        assert!(
-            Instant::now() < deadline,
-            "saw only {seen:?}, want {want:?}"
-        );
+        assert!(Instant::now() < deadline, "saw only {seen:?}, want {want:?}");
         let b = fs::read_to_string(dir.join("brightness")).unwrap_or_default();
         if !seen.contains(&b) {
             seen.push(b);
@@ -376,13 +351,9 @@ fn roles_drive_their_leds_and_report_missing_ones() {
         Some(NOT_READY_BLINK)
     );
 
-    let err = ind
-        .set(&Role::Named("Alarm".into()), Pattern::On)
-        .unwrap_err();
+    let err = ind.set(&Role::Named("Alarm".into()), Pattern::On).unwrap_err();
     assert!(err.to_string().contains("no LED named"), "{err}");
-    let err = ind
-        .set(&Role::Named("Other".into()), Pattern::On)
-        .unwrap_err();
+    let err = ind.set(&Role::Named("Other".into()), Pattern::On).unwrap_err();
     assert!(err.to_string().contains("not in the LED role map"), "{err}");
 }
 

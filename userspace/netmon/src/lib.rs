@@ -103,10 +103,7 @@ impl Network {
         let initial = state.links();
         let (tx, rx) = mpsc::channel(capacity.max(1));
         tokio::spawn(run_monitor(monitor, dumper, state, tx));
-        Ok(Subscription {
-            initial,
-            events: rx,
-        })
+        Ok(Subscription { initial, events: rx })
     }
 }
 

@@ -105,11 +105,7 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{} on link {}",
-            self.addr, self.prefix_len, self.index
-        )
+        write!(f, "{}/{} on link {}", self.addr, self.prefix_len, self.index)
     }
 }
 

@@ -43,12 +43,7 @@ fn check(ret: libc::c_int, context: &'static str) -> Result<(), NetError> {
     }
 }
 
-fn setsockopt_int(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> libc::c_int {
+fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> libc::c_int {
     // SAFETY: the option value is a live c_int and its exact size is passed.
     unsafe {
         libc::setsockopt(
@@ -203,11 +198,7 @@ impl NlSocket {
 
     /// One dump request. `Ok(None)` when the kernel flagged it inconsistent
     /// (the table changed while it was being dumped).
-    async fn dump_once(
-        &mut self,
-        ty: u16,
-        what: &'static str,
-    ) -> Result<Option<Vec<Decoded>>, NetError> {
+    async fn dump_once(&mut self, ty: u16, what: &'static str) -> Result<Option<Vec<Decoded>>, NetError> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         self.send(&wire::dump_request(ty, seq)).await?;

@@ -109,12 +109,9 @@ impl<'a> Iterator for Messages<'a> {
         let buf = self.rest;
         // Whatever happens below, this datagram yields nothing after an error.
         self.rest = &[];
-        let (Some(len), Some(ty), Some(flags), Some(seq)) = (
-            u32_at(buf, 0),
-            u16_at(buf, 4),
-            u16_at(buf, 6),
-            u32_at(buf, 8),
-        ) else {
+        let (Some(len), Some(ty), Some(flags), Some(seq)) =
+            (u32_at(buf, 0), u16_at(buf, 4), u16_at(buf, 6), u32_at(buf, 8))
+        else {
             return Some(Err(ParseError("truncated netlink header")));
         };
         let len = len as usize;
@@ -259,9 +256,7 @@ fn parse_link(p: &[u8]) -> Result<Option<Link>, ParseError> {
                 link.oper_state =
                     OperState::from_kernel(*v.first().ok_or(ParseError("empty IFLA_OPERSTATE"))?)
             }
-            IFLA_CARRIER => {
-                link.carrier = Some(*v.first().ok_or(ParseError("empty IFLA_CARRIER"))? != 0)
-            }
+            IFLA_CARRIER => link.carrier = Some(*v.first().ok_or(ParseError("empty IFLA_CARRIER"))? != 0),
             _ => {}
         }
     }
@@ -356,13 +351,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Builds one message the way the kernel lays it out.
-    pub(crate) fn msg(
-        ty: u16,
-        flags: u16,
-        seq: u32,
-        fixed: &[u8],
-        attrs: &[(u16, &[u8])],
-    ) -> Vec<u8> {
+    pub(crate) fn msg(ty: u16, flags: u16, seq: u32, fixed: &[u8], attrs: &[(u16, &[u8])]) -> Vec<u8> {
         let mut body = fixed.to_vec();
         for (t, v) in attrs {
             body.extend_from_slice(&((4 + v.len()) as u16).to_ne_bytes());
@@ -452,13 +441,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bridge_port_messages_are_ignored() {
-        let buf = msg(
-            RTM_DELLINK,
-            0,
-            0,
-            &ifinfo(7, 3, 0),
-            &[(IFLA_IFNAME, b"eth0\0")],
-        );
+        let buf = msg(RTM_DELLINK, 0, 0, &ifinfo(7, 3, 0), &[(IFLA_IFNAME, b"eth0\0")]);
         assert_eq!(decode_all(&buf), [Ok(Decoded::Ignored)]);
     }
 
@@ -503,10 +486,7 @@ pub(crate) mod tests {
         let err = msg(NLMSG_ERROR, 0, 9, &(-13i32).to_ne_bytes(), &[]);
         let mut buf = done.clone();
         buf.extend(&err);
-        assert_eq!(
-            decode_all(&buf),
-            [Ok(Decoded::Done(0)), Ok(Decoded::Error(-13))]
-        );
+        assert_eq!(decode_all(&buf), [Ok(Decoded::Done(0)), Ok(Decoded::Error(-13))]);
         let m = messages(&done).next().unwrap().unwrap();
         assert_eq!((m.seq, m.flags), (9, 2));
     }
@@ -526,13 +506,7 @@ pub(crate) mod tests {
                 "without IFLA_IFNAME",
             ),
             (
-                msg(
-                    RTM_NEWLINK,
-                    0,
-                    0,
-                    &ifinfo(0, 0, 0),
-                    &[(IFLA_IFNAME, b"a\0")],
-                ),
+                msg(RTM_NEWLINK, 0, 0, &ifinfo(0, 0, 0), &[(IFLA_IFNAME, b"a\0")]),
                 "invalid interface index",
             ),
             (

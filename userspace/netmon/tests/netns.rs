@@ -157,8 +157,7 @@ fn link_named<'a>(links: &'a [Link], name: &str) -> &'a Link {
 
 /// `ip -j link show` for one link: (index, MAC).
 fn ip_link_facts(ns: &Netns, name: &str) -> (u32, String) {
-    let json: serde_json::Value =
-        serde_json::from_str(&ns.ip(&format!("-j link show dev {name}"))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ns.ip(&format!("-j link show dev {name}"))).unwrap();
     let link = &json[0];
     (
         link["ifindex"].as_u64().unwrap() as u32,
@@ -318,11 +317,7 @@ fn dump_of_a_fresh_namespace() {
     ns.run(|| async {
         let links = Network::dump().await.expect("dump");
         assert_eq!(
-            links
-                .iter()
-                .map(|l| l.name.as_str())
-                .collect::<Vec<_>>()
-                .len(),
+            links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().len(),
             3,
             "{links:#?}"
         );

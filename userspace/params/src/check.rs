@@ -33,13 +33,26 @@ fn valid_hostname(h: &str) -> bool {
 /// LED class's (no `/`, `,`, `=` or spaces).
 pub fn role_map(s: &str) -> Result<(), String> {
     for (i, pair) in s.split(',').enumerate().filter(|(_, p)| !p.trim().is_empty()) {
-        let (role, led) = pair.split_once('=').ok_or(format!("entry {}: expected Role=led-name", i + 1))?;
+        let (role, led) = pair
+            .split_once('=')
+            .ok_or(format!("entry {}: expected Role=led-name", i + 1))?;
         let (role, led) = (role.trim(), led.trim());
         if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(format!("entry {}: role {role:?} must be letters and digits", i + 1));
+            return Err(format!(
+                "entry {}: role {role:?} must be letters and digits",
+                i + 1
+            ));
         }
-        if led.is_empty() || led.len() > 64 || led.chars().any(|c| matches!(c, '/' | ',' | '=') || c.is_whitespace() || c.is_control()) {
-            return Err(format!("entry {}: LED name {led:?} is not a LED class name", i + 1));
+        if led.is_empty()
+            || led.len() > 64
+            || led
+                .chars()
+                .any(|c| matches!(c, '/' | ',' | '=') || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "entry {}: LED name {led:?} is not a LED class name",
+                i + 1
+            ));
         }
     }
     Ok(())
@@ -96,8 +109,7 @@ pub fn http_url(s: &str) -> Result<(), String> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
         return Err(
-            "credentials in the URL are not allowed; use the user name and password parameters"
-                .into(),
+            "credentials in the URL are not allowed; use the user name and password parameters".into(),
         );
     }
     host_port(authority).map_err(|e| format!("host part: {e}"))?;
@@ -124,9 +136,7 @@ fn tz_offset(s: &str, what: &str) -> Result<usize, String> {
         if n == 0 || n > 3 || (parts > 0 && n > 2) {
             return Err(format!("{what}: expected hh[:mm[:ss]]"));
         }
-        let v: u32 = s[start..i]
-            .parse()
-            .map_err(|_| format!("{what}: bad number"))?;
+        let v: u32 = s[start..i].parse().map_err(|_| format!("{what}: bad number"))?;
         let limit = if parts == 0 { 167 } else { 59 };
         if v > limit {
             return Err(format!("{what}: {v} out of range"));
@@ -207,9 +217,7 @@ pub fn posix_tz(s: &str) -> Result<(), String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
         {
-            return Err(format!(
-                "IANA name {i:?} after ';' must look like Region/City"
-            ));
+            return Err(format!("IANA name {i:?} after ';' must look like Region/City"));
         }
     }
     let mut rest = tz;
@@ -230,9 +238,7 @@ pub fn posix_tz(s: &str) -> Result<(), String> {
         // Without rules the meaning depends on the C library; demand them.
         return Err("a daylight-saving zone needs ,start[/time],end[/time] rules (e.g. ,M3.2.0/02:00:00,M11.1.0/02:00:00)".into());
     }
-    let rules = rest
-        .strip_prefix(',')
-        .ok_or(format!("unexpected {rest:?}"))?;
+    let rules = rest.strip_prefix(',').ok_or(format!("unexpected {rest:?}"))?;
     let parts: Vec<&str> = rules.split(',').collect();
     if parts.len() != 2 {
         return Err("expected exactly two rules: ,start[/time],end[/time]".into());

@@ -98,23 +98,14 @@ pub fn validate(kind: &Kind, value: &str) -> Result<String, String> {
             if let Some((_, why)) = refused.iter().find(|(r, _)| r.eq_ignore_ascii_case(v)) {
                 return Err(format!("{v:?} is refused: {why}"));
             }
-            Err(format!(
-                "{v:?} is not allowed; allowed: {}",
-                values.join(" | ")
-            ))
+            Err(format!("{v:?} is not allowed; allowed: {}", values.join(" | ")))
         }
         Kind::UInt { min, max } => match value.trim().parse::<u64>() {
             Ok(n) if (*min..=*max).contains(&n) => Ok(n.to_string()),
             Ok(n) => Err(format!("{n} is out of range {min}..{max}")),
-            Err(_) => Err(format!(
-                "{value:?} is not a whole number; allowed: {min}..{max}"
-            )),
+            Err(_) => Err(format!("{value:?} is not a whole number; allowed: {min}..{max}")),
         },
-        Kind::Text {
-            max_len,
-            check,
-            what,
-        } => {
+        Kind::Text { max_len, check, what } => {
             if value.len() > *max_len {
                 return Err(format!(
                     "{} characters, more than the {max_len} allowed",
@@ -137,15 +128,14 @@ pub fn resolve(name: &str) -> Result<Target, ParamError> {
     let n = name.trim();
     if let Some(open) = n.find('[') {
         let table_name = &n[..open];
-        let table =
-            schema::table(table_name).ok_or_else(|| err(n, format!("no table {table_name:?}")))?;
+        let table = schema::table(table_name).ok_or_else(|| err(n, format!("no table {table_name:?}")))?;
         let close = n[open..]
             .find(']')
             .map(|i| open + i)
             .ok_or_else(|| err(n, "missing ']'"))?;
         let raw_key = &n[open + 1..close];
-        let key = validate(&table.key.1, raw_key)
-            .map_err(|e| err(n, format!("row key {} {e}", table.key.0)))?;
+        let key =
+            validate(&table.key.1, raw_key).map_err(|e| err(n, format!("row key {} {e}", table.key.0)))?;
         let rest = &n[close + 1..];
         if rest.is_empty() {
             return Ok(Target::Row { table, key });
@@ -155,10 +145,7 @@ pub fn resolve(name: &str) -> Result<Target, ParamError> {
             .ok_or_else(|| err(n, "expected .Column after ]"))?;
         let column = table.column(col_name).ok_or_else(|| {
             let cols: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-            err(
-                n,
-                format!("no column {col_name:?}; columns: {}", cols.join(", ")),
-            )
+            err(n, format!("no column {col_name:?}; columns: {}", cols.join(", ")))
         })?;
         return Ok(Target::Cell { table, key, column });
     }
@@ -259,12 +246,15 @@ impl Config {
                     .cloned()
                     .unwrap_or_else(|| p.default.to_string()),
             ),
-            Target::Cell { table, key, column } => self
-                .tables
-                .get(&table.full_name())?
-                .get(key)?
-                .get(column.name)
-                .cloned(),
+            Target::Cell { table, key, column } => {
+                let rows = self.tables.get(&table.full_name())?;
+                let row = rows.get(key).or_else(|| {
+                    rows.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .map(|(_, r)| r)
+                })?;
+                row.get(column.name).cloned()
+            }
             Target::Row { .. } => None,
         }
     }
@@ -303,10 +293,7 @@ impl Config {
                         if keys.is_empty() {
                             "none".to_string()
                         } else {
-                            keys.iter()
-                                .map(|k| k.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                         }
                     ),
                 )
@@ -401,17 +388,21 @@ impl Config {
     pub fn check_constraints(&self) -> Vec<ParamError> {
         let mut out = Vec::new();
         let get = |n: &str| self.get_secret(n).unwrap_or_default();
-        for (key, row) in self
+        let any_tls = self
             .tables
             .get("SipEp.TransportConfig")
             .into_iter()
             .flatten()
-        {
+            .any(|(_, row)| row.get("TlsEnable").is_some_and(|v| v == "Enable"));
+        for (key, row) in self.tables.get("SipEp.TransportConfig").into_iter().flatten() {
             let on = |c: &str| row.get(c).map(|v| v == "Enable").unwrap_or(false);
-            if on("TlsEnable") && (on("UdpEnable") || on("TcpEnable")) {
+            // TLS is for the whole unit (the DGW does not mix TLS and
+            // non-TLS links): one TLS row forbids UDP and TCP on every row,
+            // so no row can quietly take SIP back to plaintext.
+            if any_tls && (on("UdpEnable") || on("TcpEnable")) {
                 out.push(err(
                     format!("SipEp.TransportConfig[{key}]"),
-                    "TLS excludes UDP and TCP: set UdpEnable=Disable and TcpEnable=Disable with TlsEnable=Enable (in the same script or set)",
+                    "TLS excludes UDP and TCP for the whole unit: with TlsEnable=Enable on any row, set UdpEnable=Disable and TcpEnable=Disable on every row (in the same script or set)",
                 ));
             }
             if !on("TlsEnable") && !on("UdpEnable") && !on("TcpEnable") {
@@ -471,6 +462,13 @@ impl Txn {
             Target::Cell { table, key, column } => {
                 let v = validate(&column.kind, value).map_err(|m| err(t.name(), m))?;
                 let rows = self.work.tables.entry(table.full_name()).or_default();
+                // Row keys are names too: case-insensitive, so `[Default]`
+                // is the `default` row, not a second one.
+                let key = &rows
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(key))
+                    .cloned()
+                    .unwrap_or_else(|| key.clone());
                 if !rows.contains_key(key) {
                     if rows.len() >= table.max_rows {
                         return Err(err(
@@ -509,6 +507,11 @@ impl Txn {
             ));
         };
         let rows = self.work.tables.entry(table.full_name()).or_default();
+        let key = &rows
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(key))
+            .cloned()
+            .unwrap_or_else(|| key.clone());
         if rows.remove(key).is_none() {
             return Err(err(t.name(), "no such row"));
         }
@@ -549,10 +552,7 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
     };
     for p in schema::PARAMS {
         let t = Target::Scalar(p);
-        let (a, b) = (
-            old.raw(&t).unwrap_or_default(),
-            new.raw(&t).unwrap_or_default(),
-        );
+        let (a, b) = (old.raw(&t).unwrap_or_default(), new.raw(&t).unwrap_or_default());
         if a != b {
             let s = p.access == Access::Secret;
             cs.changed.push((p.full_name(), mask(s, &a), mask(s, &b)));
@@ -575,8 +575,7 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
                     cs.changed.push((
                         format!("{}[{k}].{}", t.full_name(), c.name),
                         va.map(|v| mask(s, &v)).unwrap_or_else(|| "(no row)".into()),
-                        vb.map(|v| mask(s, &v))
-                            .unwrap_or_else(|| "(deleted)".into()),
+                        vb.map(|v| mask(s, &v)).unwrap_or_else(|| "(deleted)".into()),
                     ));
                     if t.apply == Apply::Restart {
                         cs.restart_required.insert(t.service.to_string());
@@ -665,17 +664,11 @@ mod tests {
     fn cross_parameter_rules_hold_across_a_set() {
         let mut c = Config::factory();
         let e = c
-            .set_many(&[(
-                "SipEp.TransportConfig[default].UdpEnable".into(),
-                "Enable".into(),
-            )])
+            .set_many(&[("SipEp.TransportConfig[default].UdpEnable".into(), "Enable".into())])
             .unwrap_err();
         assert!(e[0].message.contains("TLS excludes UDP"), "{e:?}");
         c.set_many(&[
-            (
-                "SipEp.TransportConfig[default].UdpEnable".into(),
-                "Enable".into(),
-            ),
+            ("SipEp.TransportConfig[default].UdpEnable".into(), "Enable".into()),
             (
                 "SipEp.TransportConfig[default].TlsEnable".into(),
                 "Disable".into(),
@@ -685,6 +678,28 @@ mod tests {
         assert_eq!(
             c.get("SipEp.TransportConfig[default].UdpEnable").unwrap(),
             "Enable"
+        );
+    }
+
+    #[test]
+    fn one_tls_row_forbids_plaintext_on_every_row_and_keys_ignore_case() {
+        let mut c = Config::factory();
+        let e = c
+            .set_many(&[
+                (
+                    "SipEp.TransportConfig[a-trunk].TlsEnable".into(),
+                    "Disable".into(),
+                ),
+                ("SipEp.TransportConfig[a-trunk].UdpEnable".into(), "Enable".into()),
+            ])
+            .unwrap_err();
+        assert!(e[0].message.contains("whole unit"), "{e:?}");
+        c.set_many(&[("SipEp.TransportConfig[Default].SecurePort".into(), "5062".into())])
+            .unwrap();
+        assert_eq!(c.rows("SipEp.TransportConfig").unwrap(), vec!["default"]);
+        assert_eq!(
+            c.get("SipEp.TransportConfig[DEFAULT].SecurePort").unwrap(),
+            "5062"
         );
     }
 
@@ -713,19 +728,13 @@ mod tests {
             .unwrap();
         }
         let e = c
-            .set_many(&[(
-                "Hoc.StaticSntpServers[5].HostName".into(),
-                "x.example".into(),
-            )])
+            .set_many(&[("Hoc.StaticSntpServers[5].HostName".into(), "x.example".into())])
             .unwrap_err();
         assert!(e[0].message.contains("out of range"), "{e:?}");
         let mut t = c.begin();
         t.delete_row("Hoc.StaticSntpServers[2]").unwrap();
         let (c2, _) = t.commit().unwrap();
-        assert_eq!(
-            c2.rows("Hoc.StaticSntpServers").unwrap(),
-            vec!["1", "3", "4"]
-        );
+        assert_eq!(c2.rows("Hoc.StaticSntpServers").unwrap(), vec!["1", "3", "4"]);
         assert!(c2
             .get("Hoc.StaticSntpServers[2].HostName")
             .unwrap_err()

@@ -32,14 +32,8 @@ pub fn markdown() -> String {
          the DGW column says what the DGW ships and why we do not.\n",
     );
     for (svc, what) in schema::SERVICES {
-        let params: Vec<_> = schema::PARAMS
-            .iter()
-            .filter(|p| p.service == *svc)
-            .collect();
-        let tables: Vec<_> = schema::TABLES
-            .iter()
-            .filter(|t| t.service == *svc)
-            .collect();
+        let params: Vec<_> = schema::PARAMS.iter().filter(|p| p.service == *svc).collect();
+        let tables: Vec<_> = schema::TABLES.iter().filter(|t| t.service == *svc).collect();
         let cmds: Vec<_> = schema::COMMANDS
             .iter()
             .filter(|(c, _)| c.starts_with(&format!("{svc}.")))

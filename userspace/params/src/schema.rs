@@ -151,9 +151,7 @@ impl Table {
     }
     /// Finds a column (case-insensitive).
     pub fn column(&self, name: &str) -> Option<&'static Column> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -192,6 +190,22 @@ const CIPHER_SUITE: Kind = Kind::Enum {
     refused: &[
         ("CS1", "CS1 is CBC, 3DES and RC4 suites with static RSA key exchange (no forward secrecy, broken ciphers); use CS3 (ECDHE with AES-GCM or ChaCha20-Poly1305)"),
         ("CS2", "CS2 is CBC and 3DES suites, some without forward secrecy; use CS3 (ECDHE with AES-GCM or ChaCha20-Poly1305)"),
+    ],
+};
+
+const YES_NO: Kind = Kind::Enum {
+    values: &["Yes", "No"],
+    refused: &[],
+};
+
+/// Certificate trust levels: the OCSP ones need responders reachable from
+/// the unit, which this firmware does not implement, so they are refused
+/// rather than silently treated as LocallyTrusted.
+const TRUST_LEVEL: Kind = Kind::Enum {
+    values: &["LocallyTrusted"],
+    refused: &[
+        ("OcspOptional", "OCSP checking is not implemented; use LocallyTrusted and remove revoked CAs from the Others store"),
+        ("OcspMandatory", "OCSP checking is not implemented; use LocallyTrusted and remove revoked CAs from the Others store"),
     ],
 };
 
@@ -255,6 +269,11 @@ pub static PARAMS: &[Param] = &[
        "How the SIP server's certificate is validated: NoValidation (lab only), TrustedCertificate (chain to a trusted CA), DnsSrvResponse (trusted, and name matches the configured server or its DNS SRV target), HostName (trusted, and name matches the configured server)."),
     p!("SipEp", "InteropTlsClientAuthenticationEnable", Kind::Enum { values: ENABLE, refused: &[] }, "Disable", ReadWrite, Restart,
        "As TLS server, require a client certificate (validated at TrustedCertificate level)."),
+    p!("SipEp", "TransportTlsCertificateTrustLevel", TRUST_LEVEL, "LocallyTrusted", ReadWrite, Restart,
+       "How far a certificate is trusted: LocallyTrusted (the stores and validity; OCSP levels are not implemented)."),
+    p!("SipEp", "InteropForceDnsNaptrInTls", Kind::Enum { values: ENABLE, refused: &[] }, "Disable", ReadWrite, Restart,
+       "Force a DNS NAPTR query for SIP over TLS; the call fails if there is no TLS entry."),
+    p!("SipEp", "NeedRestartInfo", YES_NO, "No", ReadOnly, Live, "Whether SipEp must restart for changes to apply (status)."),
     p!("SipEp", "TransportPersistentBasePort", Kind::UInt { min: 1025, max: 64535 }, "16000", ReadWrite, Restart,
        "First local port of persistent TLS connections."),
     p!("SipEp", "TransportPersistentPortInterval", Kind::UInt { min: 0, max: 1000 }, "0", ReadWrite, Restart,
@@ -301,6 +320,9 @@ pub static PARAMS: &[Param] = &[
        "Password the ACS must use for connection requests.", tr181 = "Device.ManagementServer.ConnectionRequestPassword"),
     p!("Cwmp", "TransportCertificateValidation", VALIDATION_HOSTNAME, "HostName", ReadWrite, Restart,
        "How the ACS certificate is validated."),
+    p!("Cwmp", "InteropAllowUnauthenticatedUDPConnectionRequests", Kind::Enum { values: ENABLE, refused: &[] }, "Disable", ReadWrite, Live,
+       "Accept UDP connection requests (TR-111) without authentication. Keep disabled."),
+    p!("Cwmp", "NeedRestartInfo", YES_NO, "No", ReadOnly, Live, "Whether Cwmp must restart for changes to apply (status)."),
     p!("Cwmp", "TransportHttpsTlsVersion", TLS_VERSION, "TLSv1_2", ReadWrite, Restart,
        "Lowest TLS version towards the ACS.", dgw = ("TLSv1", "TLS 1.0/1.1 are deprecated (RFC 8996)")),
     p!("Cwmp", "TransportHttpsCipherSuite", CIPHER_SUITE, "CS3", ReadWrite, Restart,
@@ -310,6 +332,7 @@ pub static PARAMS: &[Param] = &[
        "Serve the web UI over HTTPS only, HTTP only, or both.",
        dgw = ("Both", "plain HTTP exposes the administrator's password")),
     p!("Web", "ServerPort", PORT, "80", ReadWrite, Restart, "HTTP port."),
+    p!("Web", "NeedRestartInfo", YES_NO, "No", ReadOnly, Live, "Whether Web must restart for changes to apply (status)."),
     p!("Web", "SecureServerPort", PORT, "443", ReadWrite, Restart, "HTTPS port."),
     p!("Web", "HttpsCipherSuite", CIPHER_SUITE, "CS3", ReadWrite, Restart,
        "Cipher-suite set of the HTTPS server.", dgw = ("CS1", "CS1 has no forward secrecy and includes RC4 and 3DES")),
@@ -332,6 +355,8 @@ pub static PARAMS: &[Param] = &[
     // --- Conf
     p!("Conf", "ScriptsTransferCertificateValidation", VALIDATION_HOSTNAME, "HostName", ReadWrite, Live,
        "How configuration-script servers' certificates are validated."),
+    p!("Conf", "ScriptsTransferCertificateTrustLevel", TRUST_LEVEL, "LocallyTrusted", ReadWrite, Live,
+       "How far script servers' certificates are trusted (OCSP levels are not implemented)."),
     p!("Conf", "ScriptsTransferCipherSuite", CIPHER_SUITE, "CS3", ReadWrite, Live,
        "Cipher-suite set for script transfers.", dgw = ("CS1", "CS1 has no forward secrecy and includes RC4 and 3DES")),
     p!("Conf", "ScriptsTransferTlsVersion", TLS_VERSION, "TLSv1_2", ReadWrite, Live,

@@ -93,15 +93,17 @@ fn unquote(v: &str) -> Result<String, String> {
     Ok(out)
 }
 
+fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
+}
+
 /// Parses a script into numbered statements, or every syntax error.
 pub fn parse(text: &str) -> Result<Vec<(usize, Stmt)>, Vec<ScriptError>> {
     if text.len() > MAX_SCRIPT_BYTES {
         return Err(vec![ScriptError {
             line: 0,
-            message: format!(
-                "{} bytes, over the {MAX_SCRIPT_BYTES}-byte limit",
-                text.len()
-            ),
+            message: format!("{} bytes, over the {MAX_SCRIPT_BYTES}-byte limit", text.len()),
         }]);
     }
     let mut out = Vec::new();
@@ -133,23 +135,23 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Stmt)>, Vec<ScriptError>> {
                 )),
                 Err(m) => e(format!("{name}: {m}")),
             }
-        } else if let Some(row) = s
-            .strip_suffix(".Delete")
-            .or_else(|| s.strip_suffix(".delete"))
-            .filter(|r| r.ends_with(']'))
-        {
-            out.push((
-                line,
-                Stmt::DeleteRow {
-                    row: row.to_string(),
-                },
-            ));
+        } else if let Some(row) = strip_suffix_ci(s, ".Delete").filter(|r| r.ends_with(']')) {
+            out.push((line, Stmt::DeleteRow { row: row.to_string() }));
         } else if let Some(c) = schema::command(s) {
             out.push((line, Stmt::Command(c)));
         } else {
             let known: Vec<&str> = schema::COMMANDS.iter().map(|(c, _)| *c).collect();
+            // Echo only the first word: the rest may be a password typed
+            // without its '='.
+            let first: String = s
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(80)
+                .collect();
             e(format!(
-                "{s:?} is neither an assignment (Name=Value) nor a command ({})",
+                "{first:?}... is neither an assignment (Name=Value) nor a command ({})",
                 known.join(", ")
             ));
         }
@@ -260,13 +262,7 @@ pub fn export(cfg: &Config, include_secrets: bool) -> String {
             if factory.tables.get(&name) == Some(&rows) {
                 continue;
             }
-            for k in factory
-                .tables
-                .get(&name)
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k)
-            {
+            for k in factory.tables.get(&name).into_iter().flatten().map(|(k, _)| k) {
                 if !rows.contains_key(k) {
                     section.push_str(&format!("{name}[{k}].Delete\n"));
                 }
@@ -298,10 +294,7 @@ mod tests {
         let s = "# trunk\n\nsipep.transporttlsversion = TLSv1_3\nSipEp.DefaultStaticRegistrarHost=sip.example.net:5061\n\
                  SipEp.Registration[alice].AuthPassword=\"correct horse\"\nScm.RestartRequiredServices\n";
         let a = apply(&Config::factory(), s).unwrap();
-        assert_eq!(
-            a.config.get("SipEp.TransportTlsVersion").unwrap(),
-            "TLSv1_3"
-        );
+        assert_eq!(a.config.get("SipEp.TransportTlsVersion").unwrap(), "TLSv1_3");
         assert_eq!(
             a.config
                 .get_secret("SipEp.Registration[alice].AuthPassword")
@@ -334,11 +327,7 @@ mod tests {
             "{}",
             errs[0]
         );
-        assert!(
-            errs[2].to_string().contains("allowed: 1..65535"),
-            "{}",
-            errs[2]
-        );
+        assert!(errs[2].to_string().contains("allowed: 1..65535"), "{}", errs[2]);
     }
 
     #[test]
@@ -355,8 +344,7 @@ mod tests {
     #[test]
     fn factory_reset_first_only() {
         let mut c = Config::factory();
-        c.set_many(&[("Web.ServerPort".into(), "81".into())])
-            .unwrap();
+        c.set_many(&[("Web.ServerPort".into(), "81".into())]).unwrap();
         let a = apply(&c, "Conf.FactoryReset\nWeb.SecureServerPort=8443\n").unwrap();
         assert_eq!(a.config.get("Web.ServerPort").unwrap(), "80");
         assert_eq!(a.config.get("Web.SecureServerPort").unwrap(), "8443");
@@ -375,6 +363,19 @@ mod tests {
         assert!(
             !public.contains("AuthPassword") && !public.contains("AcsPassword"),
             "{public}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_echoed_and_delete_ignores_case() {
+        let errs = parse("Cwmp.AcsPassword hunter2\n").unwrap_err();
+        assert!(!errs[0].message.contains("hunter2"), "{}", errs[0]);
+        let stmts = parse("Hoc.StaticSntpServers[1].DELETE\n").unwrap();
+        assert_eq!(
+            stmts[0].1,
+            Stmt::DeleteRow {
+                row: "Hoc.StaticSntpServers[1]".into()
+            }
         );
     }
 

@@ -33,6 +33,13 @@ pub struct Store {
     dir: PathBuf,
 }
 
+/// The writer lock of a store; released when dropped (or when the process
+/// ends, however it ends).
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+}
+
 /// Why a store could not be read.
 #[derive(Debug)]
 pub enum StoreError {
@@ -63,20 +70,48 @@ impl Store {
     /// Opens (creating with mode 0700 if needed) a store directory.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Store> {
         let dir = dir.into();
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-        // A writer killed mid-save leaves its temporary file; the real file
-        // is intact (that is the point), so the leftover is only removed.
-        for e in fs::read_dir(&dir)?.flatten() {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        Ok(Store { dir })
+    }
+
+    /// Takes the store's writer lock (an `flock` on `.lock`), so that only
+    /// one process (confd, or `dgw ctl --store` when confd is not running)
+    /// writes it; a second writer would silently overwrite the first one's
+    /// changes. Fails at once, saying so, if another process holds it.
+    /// Also removes temporary files a killed writer left behind.
+    pub fn lock(&self) -> io::Result<StoreLock> {
+        use std::os::fd::AsRawFd;
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.dir.join(".lock"))?;
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "{} is in use by another writer (a running confd, or another dgw ctl --store); \
+                         use dgw ctl without --store to go through confd",
+                        self.dir.display()
+                    ),
+                ));
+            }
+            return Err(e);
+        }
+        // With the lock held no save is in flight: a temporary file is a
+        // leftover of a killed writer (the real file is intact).
+        for e in fs::read_dir(&self.dir)?.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(".config.json.") && name.ends_with(".tmp") {
                 let _ = fs::remove_file(e.path());
             }
         }
-        Ok(Store { dir })
+        Ok(StoreLock { _file: f })
     }
 
     /// The store directory.
@@ -96,9 +131,7 @@ impl Store {
     pub fn load(&self) -> Result<(Config, Vec<String>), StoreError> {
         let path = self.path();
         let text = match fs::metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok((Config::factory(), Vec::new()))
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Config::factory(), Vec::new())),
             Err(e) => return Err(e.into()),
             Ok(m) if m.len() > MAX_FILE => {
                 return Err(StoreError::Format(format!(
@@ -118,9 +151,11 @@ impl Store {
     /// holds secrets.
     pub fn save(&self, cfg: &Config) -> io::Result<()> {
         let data = serde_json::to_vec_pretty(&to_json(cfg)).map_err(io::Error::other)?;
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = self
             .dir
-            .join(format!(".config.json.{}.tmp", std::process::id()));
+            .join(format!(".config.json.{}.{n}.tmp", std::process::id()));
         let result = (|| {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -224,16 +259,14 @@ pub fn from_json(v: Value) -> Result<(Config, Vec<String>), StoreError> {
                 continue;
             };
             match resolve(name) {
-                Ok(Target::Scalar(p)) if p.access != Access::ReadOnly => {
-                    match validate(&p.kind, val) {
-                        Ok(c) => {
-                            cfg.scalars.insert(p.full_name(), c);
-                        }
-                        Err(e) => warnings.push(format!(
-                            "{name}: stored value no longer valid ({e}); using the default"
-                        )),
+                Ok(Target::Scalar(p)) if p.access != Access::ReadOnly => match validate(&p.kind, val) {
+                    Ok(c) => {
+                        cfg.scalars.insert(p.full_name(), c);
                     }
-                }
+                    Err(e) => warnings.push(format!(
+                        "{name}: stored value no longer valid ({e}); using the default"
+                    )),
+                },
                 _ => warnings.push(format!("{name}: unknown to this firmware, dropped")),
             }
         }
@@ -251,10 +284,7 @@ pub fn from_json(v: Value) -> Result<(Config, Vec<String>), StoreError> {
                     continue;
                 };
                 if out.len() >= t.max_rows {
-                    warnings.push(format!(
-                        "{tname}: more than {} rows, extra dropped",
-                        t.max_rows
-                    ));
+                    warnings.push(format!("{tname}: more than {} rows, extra dropped", t.max_rows));
                     break;
                 }
                 let mut row: BTreeMap<String, String> = t
@@ -268,8 +298,7 @@ pub fn from_json(v: Value) -> Result<(Config, Vec<String>), StoreError> {
                             Ok(ok) => {
                                 row.insert(c.name.to_string(), ok);
                             }
-                            Err(e) => warnings
-                                .push(format!("{tname}[{key}].{col}: {e}; using the default")),
+                            Err(e) => warnings.push(format!("{tname}[{key}].{col}: {e}; using the default")),
                         },
                         _ => warnings.push(format!(
                             "{tname}[{key}].{col}: unknown column or not a string, dropped"

@@ -15,6 +15,7 @@ const ENV: &str = "PARAMS_CRASH_CHILD_DIR";
 fn crash_child_writer() {
     let Ok(dir) = std::env::var(ENV) else { return };
     let store = Store::open(&dir).unwrap();
+    let _lock = store.lock().unwrap();
     let (mut cfg, _) = store.load().unwrap();
     let mut n: u64 = cfg.get("Web.ServerPort").unwrap().parse().unwrap();
     loop {
@@ -58,12 +59,7 @@ fn crash_at_random_points() {
     let runs = 300;
     for i in 0..runs {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child_writer",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "crash_child_writer", "--ignored", "--test-threads=1"])
             .env(ENV, &dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -78,6 +74,10 @@ fn crash_at_random_points() {
         child.kill().unwrap(); // SIGKILL: no destructors, no flush
         child.wait().unwrap();
         let store = Store::open(&dir).unwrap();
+        // The killed writer's lock died with it.
+        let _lock = store
+            .lock()
+            .unwrap_or_else(|e| panic!("run {i}: lock still held: {e}"));
         let (cfg, warnings) = store
             .load()
             .unwrap_or_else(|e| panic!("run {i}: store does not load: {e}"));

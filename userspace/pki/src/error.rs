@@ -172,11 +172,9 @@ impl fmt::Display for StoreError {
             StoreError::NotPem { binary: false } => {
                 f.write_str("not PEM: no \"-----BEGIN ...-----\" line found")
             }
-            StoreError::BadPem {
-                block,
-                label,
-                detail,
-            } => write!(f, "PEM block #{block} ({label}) is malformed: {detail}"),
+            StoreError::BadPem { block, label, detail } => {
+                write!(f, "PEM block #{block} ({label}) is malformed: {detail}")
+            }
             StoreError::UnexpectedBlock {
                 block,
                 label,

@@ -81,8 +81,7 @@ impl CertFacts {
 /// Parses one DER certificate; `index` (1-based) is for the error.
 pub(crate) fn cert_facts(index: usize, der: &[u8]) -> Result<CertFacts, StoreError> {
     let not_x509 = |detail: String| StoreError::NotX509 { index, detail };
-    let (rest, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| not_x509(e.to_string()))?;
+    let (rest, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| not_x509(e.to_string()))?;
     if !rest.is_empty() {
         return Err(not_x509(format!(
             "{} bytes of trailing data after the certificate",
@@ -526,9 +525,7 @@ pub fn parse_others(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, StoreEr
 }
 
 /// [`parse_others`] without the size limit (for entries already stored).
-pub(crate) fn parse_others_unlimited(
-    data: &[u8],
-) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+pub(crate) fn parse_others_unlimited(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, StoreError> {
     let certs = match sections(data, Target::Others) {
         Ok(s) => s.certs,
         Err(StoreError::NotPem { binary }) => {
@@ -624,16 +621,7 @@ mod tests {
         for ok in ["a", "host.pem", "A-b_c.9", &"x".repeat(64)] {
             validate_file_name(ok).unwrap();
         }
-        for bad in [
-            "",
-            ".hidden",
-            "a/b",
-            "a b",
-            "é",
-            &"x".repeat(65),
-            "..",
-            "a\0",
-        ] {
+        for bad in ["", ".hidden", "a/b", "a b", "é", &"x".repeat(65), "..", "a\0"] {
             assert!(validate_file_name(bad).is_err(), "{bad:?}");
         }
     }
@@ -650,17 +638,13 @@ mod tests {
 
     #[test]
     fn block_errors() {
-        let e = blocks(b"-----BEGIN CERTIFICATE-----\nAAAA\n")
-            .err()
-            .unwrap();
+        let e = blocks(b"-----BEGIN CERTIFICATE-----\nAAAA\n").err().unwrap();
         assert!(e.to_string().contains("no END line"), "{e}");
         let e = blocks(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END KEY-----\n")
             .err()
             .unwrap();
         assert!(e.to_string().contains("END line is for"), "{e}");
-        let e = blocks(b"-----BEGIN A-----\n-----BEGIN B-----\n")
-            .err()
-            .unwrap();
+        let e = blocks(b"-----BEGIN A-----\n-----BEGIN B-----\n").err().unwrap();
         assert!(e.to_string().contains("before its END"), "{e}");
         assert!(blocks(b"just text\n").unwrap().is_empty());
     }

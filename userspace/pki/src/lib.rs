@@ -80,8 +80,7 @@ mod verify;
 
 pub use error::{PolicyError, StoreError};
 pub use import::{
-    parse_host_pem, parse_others, validate_file_name, HostBundle, MAX_FILE_NAME_LEN,
-    MAX_IMPORT_SIZE,
+    parse_host_pem, parse_others, validate_file_name, HostBundle, MAX_FILE_NAME_LEN, MAX_IMPORT_SIZE,
 };
 pub use model::{HostCertInfo, OthersCertInfo, Service, ServiceSet, Usage};
 pub use params::{CipherSuiteParam, TlsVersionParam, ValidationLevel};

@@ -114,8 +114,7 @@ pub fn protocol_versions(
     min: TlsVersionParam,
 ) -> Result<&'static [&'static SupportedProtocolVersion], PolicyError> {
     static TLS13_ONLY: [&SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
-    static TLS12_UP: [&SupportedProtocolVersion; 2] =
-        [&rustls::version::TLS13, &rustls::version::TLS12];
+    static TLS12_UP: [&SupportedProtocolVersion; 2] = [&rustls::version::TLS13, &rustls::version::TLS12];
     min.ensure_supported()?;
     Ok(match min {
         TlsVersionParam::Tlsv1_3 => &TLS13_ONLY,
@@ -186,10 +185,7 @@ fn now_if(synchronised: bool) -> Option<UnixTime> {
 /// invalid host or SRV name, no trusted CA at a level that needs one, and
 /// [`PolicyError::WaitingForTimeSync`] (checked last: the others are
 /// configuration mistakes the operator must fix anyway).
-pub fn client_config(
-    policy: &ClientPolicy,
-    pki: &PkiSnapshot,
-) -> Result<Arc<ClientConfig>, PolicyError> {
+pub fn client_config(policy: &ClientPolicy, pki: &PkiSnapshot) -> Result<Arc<ClientConfig>, PolicyError> {
     let versions = protocol_versions(policy.min_version)?;
     let provider = crypto_provider(policy.cipher_suites, policy.min_version)?;
     let level = policy.validation;
@@ -236,8 +232,9 @@ pub fn client_config(
         now_if(policy.clock_synchronised),
     );
     let mut config = match own {
-        Some(h) => builder
-            .with_client_cert_resolver(Arc::new(SingleCertAndKey::from(h.certified_key.clone()))),
+        Some(h) => {
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(h.certified_key.clone())))
+        }
         None => builder.with_no_client_auth(),
     };
     config.enable_secret_extraction = true;
@@ -253,10 +250,7 @@ pub fn client_config(
 /// `require_client_cert`, clients must present a certificate that chains
 /// to a CA of the Others store (not the system bundle), is in its validity
 /// period and allows clientAuth; that needs a synchronised clock.
-pub fn server_config(
-    policy: &ServerPolicy,
-    pki: &PkiSnapshot,
-) -> Result<Arc<ServerConfig>, PolicyError> {
+pub fn server_config(policy: &ServerPolicy, pki: &PkiSnapshot) -> Result<Arc<ServerConfig>, PolicyError> {
     let versions = protocol_versions(policy.min_version)?;
     let provider = crypto_provider(policy.cipher_suites, policy.min_version)?;
     let own = pki
@@ -288,8 +282,7 @@ pub fn server_config(
     } else {
         builder.with_no_client_auth()
     };
-    let mut config =
-        builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(own.certified_key.clone())));
+    let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(own.certified_key.clone())));
     config.enable_secret_extraction = true;
     config.alpn_protocols = policy.alpn.clone();
     Ok(Arc::new(config))

@@ -78,12 +78,8 @@ fn common(
     service: Service,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(ServiceTlsParams, TlsVersionParam, CipherSuiteParam, bool), PolicyError> {
-    let sp = service_params(service).ok_or_else(|| {
-        PolicyError::Config(format!(
-            "service {} has no TLS parameters",
-            service.as_str()
-        ))
-    })?;
+    let sp = service_params(service)
+        .ok_or_else(|| PolicyError::Config(format!("service {} has no TLS parameters", service.as_str())))?;
     let version = TlsVersionParam::parse(&lookup(get, sp.version)?)?;
     let suites = CipherSuiteParam::parse(&lookup(get, sp.cipher_suites)?)?;
     let synced = get(CLOCK_SYNCHRONIZED).is_some_and(|v| v.eq_ignore_ascii_case("Yes"));
@@ -118,8 +114,7 @@ pub fn server_policy(
     p.cipher_suites = suites;
     p.clock_synchronised = synced;
     if service == Service::Sip {
-        p.require_client_cert =
-            get(SIP_CLIENT_AUTH).is_some_and(|v| v.eq_ignore_ascii_case("Enable"));
+        p.require_client_cert = get(SIP_CLIENT_AUTH).is_some_and(|v| v.eq_ignore_ascii_case("Enable"));
     }
     Ok(p)
 }

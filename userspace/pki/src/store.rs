@@ -37,8 +37,8 @@ use rustls::RootCertStore;
 
 use crate::error::StoreError;
 use crate::import::{
-    cert_facts, certs_to_pem, parse_host_pem, parse_host_unlimited, parse_others,
-    parse_others_unlimited, pem_certificates, validate_file_name, CertFacts, HostBundle,
+    cert_facts, certs_to_pem, parse_host_pem, parse_host_unlimited, parse_others, parse_others_unlimited,
+    pem_certificates, validate_file_name, CertFacts, HostBundle,
 };
 use crate::model::{HostCertInfo, OthersCertInfo, Service, ServiceSet, Usage};
 
@@ -131,12 +131,7 @@ impl CertStore {
     /// Imports a host certificate: `pem` holds the chain (leaf first) and
     /// its private key; see [`parse_host_pem`] for the checks. The entry is
     /// associated to every service.
-    pub fn import_host(
-        &self,
-        file_name: &str,
-        usage: Usage,
-        pem: &[u8],
-    ) -> Result<HostCertInfo, StoreError> {
+    pub fn import_host(&self, file_name: &str, usage: Usage, pem: &[u8]) -> Result<HostCertInfo, StoreError> {
         validate_file_name(file_name)?;
         let bundle = parse_host_pem(pem, usage)?;
         let services = ServiceSet::all();
@@ -208,23 +203,14 @@ impl CertStore {
         let _guard = self.lock();
         let dir = self.existing(&self.host_dir(), file_name)?;
         let (usage, _) = read_meta(&dir)?;
-        replace_file(
-            &dir,
-            META_FILE,
-            meta_text(usage, services).as_bytes(),
-            0o644,
-        )?;
+        replace_file(&dir, META_FILE, meta_text(usage, services).as_bytes(), 0o644)?;
         drop(_guard);
         self.host_entry(file_name)
     }
 
     /// Imports trusted CA certificates under `file_name`; see
     /// [`parse_others`] for the checks. Returns the new rows.
-    pub fn import_others(
-        &self,
-        file_name: &str,
-        data: &[u8],
-    ) -> Result<Vec<OthersCertInfo>, StoreError> {
+    pub fn import_others(&self, file_name: &str, data: &[u8]) -> Result<Vec<OthersCertInfo>, StoreError> {
         validate_file_name(file_name)?;
         let certs = parse_others(data)?;
         let _guard = self.lock();
@@ -259,10 +245,7 @@ impl CertStore {
         Ok(out)
     }
 
-    fn others_certificates(
-        &self,
-        file_name: &str,
-    ) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    fn others_certificates(&self, file_name: &str) -> Result<Vec<CertificateDer<'static>>, StoreError> {
         let dir = self.existing(&self.others_dir(), file_name)?;
         let path = dir.join(OTHERS_FILE);
         let data = read_capped(&path, MAX_STORED_FILE)?;
@@ -342,12 +325,7 @@ fn corrupt(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
-fn host_info(
-    file_name: &str,
-    usage: Usage,
-    services: ServiceSet,
-    facts: &[CertFacts],
-) -> HostCertInfo {
+fn host_info(file_name: &str, usage: Usage, services: ServiceSet, facts: &[CertFacts]) -> HostCertInfo {
     let leaf = &facts[0];
     HostCertInfo {
         file_name: file_name.to_string(),
@@ -364,10 +342,7 @@ fn host_info(
     }
 }
 
-fn others_rows(
-    file_name: &str,
-    certs: &[CertificateDer<'_>],
-) -> Result<Vec<OthersCertInfo>, StoreError> {
+fn others_rows(file_name: &str, certs: &[CertificateDer<'_>]) -> Result<Vec<OthersCertInfo>, StoreError> {
     certs
         .iter()
         .enumerate()
@@ -658,8 +633,7 @@ impl PkiSnapshot {
                 }
             }
         }
-        let (added, ignored) =
-            Arc::make_mut(&mut self.server_roots).add_parsable_certificates(certs);
+        let (added, ignored) = Arc::make_mut(&mut self.server_roots).add_parsable_certificates(certs);
         if ignored > 0 {
             log::info!(
                 "system CA bundle {}: {ignored} certificates not usable as trust anchors",
@@ -692,9 +666,8 @@ impl PkiSnapshot {
             .iter()
             .filter(|h| h.info.usage == usage && h.info.services.contains(service))
             .max_by(|a, b| {
-                let valid = |h: &HostCredential| {
-                    now.is_some_and(|t| h.info.not_before <= t && t <= h.info.not_after)
-                };
+                let valid =
+                    |h: &HostCredential| now.is_some_and(|t| h.info.not_before <= t && t <= h.info.not_after);
                 valid(a)
                     .cmp(&valid(b))
                     .then(a.info.not_after.cmp(&b.info.not_after))

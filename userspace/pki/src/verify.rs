@@ -40,13 +40,7 @@ impl ServerCertVerifier for LevelVerifier {
             return Ok(ServerCertVerified::assertion());
         }
         // Chain to a trusted CA, validity periods, serverAuth EKU.
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algs.all,
-        )?;
+        verify_server_cert_signed_by_trust_anchor(&cert, &self.roots, intermediates, now, self.algs.all)?;
         let configured = self.host_name.as_ref().unwrap_or(server_name);
         match self.level {
             ValidationLevel::NoValidation | ValidationLevel::TrustedCertificate => {}

@@ -128,11 +128,7 @@ async fn client_certificate_not_associated_to_the_service_is_not_sent() {
     let web_only = ServiceSet::none().with(Service::Web, true);
     let out = run(client(&w, Some((&cert, web_only))), server(&w, true), NAME).await;
     assert!(out.server.is_err(), "{out:?}");
-    assert!(out
-        .server
-        .unwrap_err()
-        .to_lowercase()
-        .contains("no certificates"));
+    assert!(out.server.unwrap_err().to_lowercase().contains("no certificates"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,10 +26,7 @@ fn parameter_values_parse_case_insensitively_with_canonical_display() {
     );
     assert_eq!(CipherSuiteParam::parse("cs3").unwrap().to_string(), "CS3");
     for v in ValidationLevel::ALL {
-        assert_eq!(
-            ValidationLevel::parse(&v.to_string().to_uppercase()).unwrap(),
-            v
-        );
+        assert_eq!(ValidationLevel::parse(&v.to_string().to_uppercase()).unwrap(), v);
     }
     assert_eq!(
         "dnssrvresponse".parse::<ValidationLevel>().unwrap(),
@@ -53,10 +50,7 @@ fn parameter_values_parse_case_insensitively_with_canonical_display() {
 
     assert_eq!(Service::parse("cwmp").unwrap(), Service::Cwmp);
     assert_eq!(Usage::parse("tlsserver").unwrap().to_string(), "TlsServer");
-    assert_eq!(
-        ServiceSet::parse_list("Sip, web").unwrap().to_string(),
-        "Sip,Web"
-    );
+    assert_eq!(ServiceSet::parse_list("Sip, web").unwrap().to_string(), "Sip,Web");
     assert_eq!(
         ServiceSet::all().to_string(),
         "Sip,Web,Eap,Conf,Fpu,File,Cert,Sbc,Cwmp,Nlm"
@@ -127,9 +121,7 @@ fn validation_waits_for_time_sync() {
         } else {
             let e = r.unwrap_err();
             assert_eq!(e, PolicyError::WaitingForTimeSync, "{level}");
-            assert!(e
-                .to_string()
-                .starts_with("waiting for time synchronization"));
+            assert!(e.to_string().starts_with("waiting for time synchronization"));
         }
         p.clock_synchronised = true;
         pki::client_config(&p, &pki).unwrap();
@@ -231,22 +223,10 @@ fn suites_and_versions() {
     assert!(tls12
         .iter()
         .all(|n| n.starts_with("TLS13_") || n.starts_with("TLS_ECDHE_")));
-    assert!(tls12
-        .iter()
-        .all(|n| n.contains("GCM") || n.contains("CHACHA20")));
+    assert!(tls12.iter().all(|n| n.contains("GCM") || n.contains("CHACHA20")));
     assert_eq!(names(TlsVersionParam::Tlsv1_3).len(), 3);
-    assert_eq!(
-        pki::protocol_versions(TlsVersionParam::Tlsv1_3)
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        pki::protocol_versions(TlsVersionParam::Tlsv1_2)
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(pki::protocol_versions(TlsVersionParam::Tlsv1_3).unwrap().len(), 1);
+    assert_eq!(pki::protocol_versions(TlsVersionParam::Tlsv1_2).unwrap().len(), 2);
 
     let (pki, _) = trusted_snapshot();
     let mut p = ClientPolicy::new(Service::Sip);
@@ -284,24 +264,14 @@ async fn negotiated_versions() {
         pki::client_config(&p, &pki).unwrap()
     };
     // TLSv1_2 means 1.2 and up: a TLS 1.2-only server gets ECDHE + AEAD.
-    let out = run(
-        client(TlsVersionParam::Tlsv1_2),
-        tls12_only_server(&leaf),
-        NAME,
-    )
-    .await;
+    let out = run(client(TlsVersionParam::Tlsv1_2), tls12_only_server(&leaf), NAME).await;
     let got = out.client.clone().unwrap();
     assert!(
         got.starts_with("TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM"),
         "{got}"
     );
     // TLSv1_3 refuses it.
-    let out = run(
-        client(TlsVersionParam::Tlsv1_3),
-        tls12_only_server(&leaf),
-        NAME,
-    )
-    .await;
+    let out = run(client(TlsVersionParam::Tlsv1_3), tls12_only_server(&leaf), NAME).await;
     assert!(out.client.is_err(), "{out:?}");
     // Our server with TLSv1_3 against a TLSv1_2 client: 1.3.
     let mut server_pki = PkiSnapshot::new();

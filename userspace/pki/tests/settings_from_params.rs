@@ -20,9 +20,7 @@ const SERVICES: [Service; 6] = [
 fn enum_values(name: &str) -> (Vec<&'static str>, Vec<&'static str>) {
     let p = schema::param(name).unwrap_or_else(|| panic!("{name} is not in the schema"));
     match p.kind {
-        Kind::Enum { values, refused } => {
-            (values.to_vec(), refused.iter().map(|(v, _)| *v).collect())
-        }
+        Kind::Enum { values, refused } => (values.to_vec(), refused.iter().map(|(v, _)| *v).collect()),
         _ => panic!("{name} is not an enumeration"),
     }
 }
@@ -33,9 +31,8 @@ fn schema_and_policy_agree() {
         let sp = service_params(s).unwrap();
         let (ok, refused) = enum_values(sp.version);
         for v in ok {
-            TlsVersionParam::parse(v).unwrap_or_else(|e| {
-                panic!("{}: schema accepts {v}, policy refuses: {e}", sp.version)
-            });
+            TlsVersionParam::parse(v)
+                .unwrap_or_else(|e| panic!("{}: schema accepts {v}, policy refuses: {e}", sp.version));
         }
         for v in refused {
             assert!(

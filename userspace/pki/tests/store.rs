@@ -26,11 +26,7 @@ fn host_round_trip_modes_and_association() {
     let leaf = Spec::leaf("gw.example.test", &["gw.example.test", "192.0.2.7"]).signed_by(&inter);
 
     let info = s
-        .import_host(
-            "web.pem",
-            Usage::TlsServer,
-            leaf.host_pem(&[&inter]).as_bytes(),
-        )
+        .import_host("web.pem", Usage::TlsServer, leaf.host_pem(&[&inter]).as_bytes())
         .unwrap();
     assert_eq!(info.file_name, "web.pem");
     assert_eq!(info.issued_to, "CN=gw.example.test");
@@ -42,10 +38,7 @@ fn host_round_trip_modes_and_association() {
     assert!(info.valid_to.contains("2090"), "{}", info.valid_to);
     assert_eq!(
         info.subject_alt_names,
-        vec![
-            "DNS:gw.example.test".to_string(),
-            "IP:192.0.2.7".to_string()
-        ]
+        vec!["DNS:gw.example.test".to_string(), "IP:192.0.2.7".to_string()]
     );
 
     // Modes: the key is 0600, the host directories 0700; nothing left over.
@@ -62,17 +55,11 @@ fn host_round_trip_modes_and_association() {
 
     // A client certificate too; listing is sorted by file name.
     let client = Spec::client("gw-client").signed_by(&root);
-    s.import_host(
-        "a-client",
-        Usage::TlsClient,
-        client.host_pem(&[]).as_bytes(),
-    )
-    .unwrap();
+    s.import_host("a-client", Usage::TlsClient, client.host_pem(&[]).as_bytes())
+        .unwrap();
     let list = s.list_host().unwrap();
     assert_eq!(
-        list.iter()
-            .map(|i| i.file_name.as_str())
-            .collect::<Vec<_>>(),
+        list.iter().map(|i| i.file_name.as_str()).collect::<Vec<_>>(),
         ["a-client", "web.pem"]
     );
     assert_eq!(list[0].usage, Usage::TlsClient);
@@ -118,10 +105,7 @@ fn others_round_trip_and_ca_column() {
 
     // A chain file: root first, then the intermediate.
     let rows = s
-        .import_others(
-            "chain.pem",
-            format!("{}{}", root.pem(), inter.pem()).as_bytes(),
-        )
+        .import_others("chain.pem", format!("{}{}", root.pem(), inter.pem()).as_bytes())
         .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(
@@ -215,16 +199,13 @@ fn bad_inputs_say_what_is_wrong() {
         format!("{}{}", leaf.host_pem(&[]), other.key_pem()).as_bytes(),
     ));
     assert!(matches!(e, StoreError::MultipleKeys));
-    let (e, t) = err_text(host(
-        format!("{}{}", leaf.pem(), other.key_pem()).as_bytes(),
-    ));
+    let (e, t) = err_text(host(format!("{}{}", leaf.pem(), other.key_pem()).as_bytes()));
     assert!(matches!(e, StoreError::KeyMismatch), "{t}");
     assert!(t.contains("does not match"), "{t}");
 
     // Wrong EKU for the usage, both ways; no EKU at all is fine for both.
     let client_only = Spec::client("c").signed_by(&root);
-    let (e, t) =
-        err_text(s.import_host("x", Usage::TlsServer, client_only.host_pem(&[]).as_bytes()));
+    let (e, t) = err_text(s.import_host("x", Usage::TlsServer, client_only.host_pem(&[]).as_bytes()));
     assert!(
         matches!(
             e,
@@ -235,10 +216,7 @@ fn bad_inputs_say_what_is_wrong() {
         ),
         "{t}"
     );
-    assert!(
-        t.contains("clientAuth") && t.contains("needs serverAuth"),
-        "{t}"
-    );
+    assert!(t.contains("clientAuth") && t.contains("needs serverAuth"), "{t}");
     let (e, t) = err_text(s.import_host("x", Usage::TlsClient, leaf.host_pem(&[]).as_bytes()));
     assert!(
         matches!(
@@ -250,21 +228,11 @@ fn bad_inputs_say_what_is_wrong() {
         ),
         "{t}"
     );
-    let no_eku = Spec::leaf("n", &["n.example.test"])
-        .eku(vec![])
-        .signed_by(&root);
-    s.import_host(
-        "no-eku-server",
-        Usage::TlsServer,
-        no_eku.host_pem(&[]).as_bytes(),
-    )
-    .unwrap();
-    s.import_host(
-        "no-eku-client",
-        Usage::TlsClient,
-        no_eku.host_pem(&[]).as_bytes(),
-    )
-    .unwrap();
+    let no_eku = Spec::leaf("n", &["n.example.test"]).eku(vec![]).signed_by(&root);
+    s.import_host("no-eku-server", Usage::TlsServer, no_eku.host_pem(&[]).as_bytes())
+        .unwrap();
+    s.import_host("no-eku-client", Usage::TlsClient, no_eku.host_pem(&[]).as_bytes())
+        .unwrap();
     let any = Spec::leaf("a", &["a.example.test"])
         .eku(vec![ExtendedKeyUsagePurpose::Any])
         .signed_by(&root);
@@ -285,21 +253,14 @@ fn bad_inputs_say_what_is_wrong() {
     // Chain order: host chain reversed; Others chain leaf-first.
     let inter = Spec::ca("Inter").signed_by(&root);
     let below = Spec::leaf("b", &["b.example.test"]).signed_by(&inter);
-    let reversed = format!(
-        "{}{}{}{}",
-        below.pem(),
-        root.pem(),
-        inter.pem(),
-        below.key_pem()
-    );
+    let reversed = format!("{}{}{}{}", below.pem(), root.pem(), inter.pem(), below.key_pem());
     let (e, t) = err_text(host(reversed.as_bytes()));
     assert!(matches!(e, StoreError::ChainOrder { .. }), "{t}");
     assert!(
         t.contains("certificate #2") && t.contains("issuers in order"),
         "{t}"
     );
-    let (e, t) =
-        err_text(s.import_others("o", format!("{}{}", inter.pem(), root.pem()).as_bytes()));
+    let (e, t) = err_text(s.import_others("o", format!("{}{}", inter.pem(), root.pem()).as_bytes()));
     assert!(matches!(e, StoreError::ChainOrder { .. }), "{t}");
     assert!(
         t.contains("starts with the root CA") && t.contains("reverse"),
@@ -309,18 +270,14 @@ fn bad_inputs_say_what_is_wrong() {
     let root2 = Spec::ca("Root 2").self_signed();
     s.import_others("roots", format!("{}{}", root.pem(), root2.pem()).as_bytes())
         .unwrap();
-    s.import_others("inter-only", inter.pem().as_bytes())
-        .unwrap();
+    s.import_others("inter-only", inter.pem().as_bytes()).unwrap();
 
     // A private key in an Others import; an unexpected block kind.
     let (e, t) = err_text(s.import_others("o", leaf.host_pem(&[]).as_bytes()));
     assert!(matches!(e, StoreError::UnexpectedKey), "{t}");
     let csr = "-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQE=\n-----END CERTIFICATE REQUEST-----\n";
     let (e, t) = err_text(s.import_others("o", csr.as_bytes()));
-    assert!(
-        matches!(e, StoreError::UnexpectedBlock { block: 1, .. }),
-        "{t}"
-    );
+    assert!(matches!(e, StoreError::UnexpectedBlock { block: 1, .. }), "{t}");
     assert!(t.contains("CERTIFICATE REQUEST"), "{t}");
 
     // Duplicate name; the first entry is untouched.
@@ -344,10 +301,7 @@ fn bad_inputs_say_what_is_wrong() {
         "é.pem",
     ] {
         let (e, t) = err_text(s.import_host(bad, Usage::TlsServer, leaf.host_pem(&[]).as_bytes()));
-        assert!(
-            matches!(e, StoreError::InvalidFileName { .. }),
-            "{bad:?}: {t}"
-        );
+        assert!(matches!(e, StoreError::InvalidFileName { .. }), "{bad:?}: {t}");
         assert!(matches!(
             s.delete_others(bad),
             Err(StoreError::InvalidFileName { .. })
@@ -410,14 +364,7 @@ fn openssl_key_formats() {
     // SEC1 with EC PARAMETERS, as `openssl ecparam -genkey` writes it.
     openssl(
         d,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-out",
-            "sec1.key",
-        ],
+        &["ecparam", "-name", "prime256v1", "-genkey", "-out", "sec1.key"],
     );
     req("sec1.key", "sec1.pem");
     // Traditional RSA (PKCS#1).
@@ -520,21 +467,13 @@ fn openssl_key_formats() {
             "3",
         ],
     );
-    let (e, t) = err_text(s.import_host(
-        "x",
-        Usage::TlsServer,
-        &cat(d, &["ca-by-default.pem", "sec1.key"]),
-    ));
+    let (e, t) = err_text(s.import_host("x", Usage::TlsServer, &cat(d, &["ca-by-default.pem", "sec1.key"])));
     assert!(matches!(e, StoreError::CaAsHostCertificate), "{t}");
     assert!(t.contains("basicConstraints=CA:FALSE"), "{t}");
     // A key ring cannot use: RSA 1024.
     openssl(d, &["genrsa", "-out", "small.key", "1024"]);
     req("small.key", "small.pem");
-    let (e, t) = err_text(s.import_host(
-        "small",
-        Usage::TlsServer,
-        &cat(d, &["small.pem", "small.key"]),
-    ));
+    let (e, t) = err_text(s.import_host("small", Usage::TlsServer, &cat(d, &["small.pem", "small.key"])));
     assert!(matches!(e, StoreError::KeyInvalid { .. }), "{t}");
     assert!(t.contains("RSA 2048"), "{t}");
 }
@@ -566,9 +505,7 @@ fn damaged_entries_and_leftovers() {
     assert_eq!(s.list_host().unwrap().len(), 2);
 
     // The system bundle: missing is a problem, not a failure.
-    let snap = s
-        .snapshot(true, Some(&tmp.path().join("nope.crt")))
-        .unwrap();
+    let snap = s.snapshot(true, Some(&tmp.path().join("nope.crt"))).unwrap();
     assert!(
         snap.problems().iter().any(|p| p.contains("nope.crt")),
         "{:?}",

@@ -29,13 +29,7 @@ enum Col {
     Host,
 }
 
-const COLS: [Col; 5] = [
-    Col::No,
-    Col::Trusted,
-    Col::SrvMatch,
-    Col::SrvNoMatch,
-    Col::Host,
-];
+const COLS: [Col; 5] = [Col::No, Col::Trusted, Col::SrvMatch, Col::SrvNoMatch, Col::Host];
 
 fn policy(col: Col, host_name: &str) -> ClientPolicy {
     let mut p = ClientPolicy::new(Service::Sip);
@@ -90,10 +84,7 @@ async fn check(rows: Vec<Row>, pki: &PkiSnapshot) {
             let config = pki::client_config(&policy(*col, row.host_name), pki).unwrap();
             let out = run(config, row.server.clone(), row.host_name).await;
             let got = out.client.is_ok();
-            let line = format!(
-                "{:<22} {:<11?} want {:<5} got {:?}",
-                row.case, col, want, out
-            );
+            let line = format!("{:<22} {:<11?} want {:<5} got {:?}", row.case, col, want, out);
             eprintln!("{line}");
             if got != want {
                 failures.push(line);
@@ -123,12 +114,8 @@ async fn rcgen_matrix() {
     let leaf = |sans: &[&str]| Spec::leaf(NAME, sans);
 
     let good = leaf(&[NAME]).signed_by(&root);
-    let expired = leaf(&[NAME])
-        .valid((2019, 1, 1), (2020, 1, 1))
-        .signed_by(&root);
-    let future = leaf(&[NAME])
-        .valid((2089, 1, 1), (2090, 1, 1))
-        .signed_by(&root);
+    let expired = leaf(&[NAME]).valid((2019, 1, 1), (2020, 1, 1)).signed_by(&root);
+    let future = leaf(&[NAME]).valid((2089, 1, 1), (2090, 1, 1)).signed_by(&root);
     let other_name = leaf(&["other.example.test"]).signed_by(&root);
     let ip = leaf(&["127.0.0.1"]).signed_by(&root);
     let other_ip = leaf(&["127.0.0.2"]).signed_by(&root);
@@ -254,13 +241,7 @@ async fn openssl_matrix() {
 
     // Leaves: (file, issuer, key type, SAN, EKU).
     let leaves: [(&str, &str, &str, &str, &str); 8] = [
-        (
-            "good",
-            "root",
-            "rsa:2048",
-            "DNS:sip.example.test",
-            "serverAuth",
-        ),
+        ("good", "root", "rsa:2048", "DNS:sip.example.test", "serverAuth"),
         (
             "goodec",
             "root",
@@ -268,35 +249,11 @@ async fn openssl_matrix() {
             "DNS:sip.example.test",
             "serverAuth,clientAuth",
         ),
-        (
-            "other",
-            "root",
-            "ec",
-            "DNS:other.example.test",
-            "serverAuth",
-        ),
+        ("other", "root", "ec", "DNS:other.example.test", "serverAuth"),
         ("ip", "root", "ec", "IP:127.0.0.1", "serverAuth"),
-        (
-            "rogueleaf",
-            "rogue",
-            "ec",
-            "DNS:sip.example.test",
-            "serverAuth",
-        ),
-        (
-            "viainter",
-            "inter",
-            "ec",
-            "DNS:sip.example.test",
-            "serverAuth",
-        ),
-        (
-            "clientonly",
-            "root",
-            "ec",
-            "DNS:sip.example.test",
-            "clientAuth",
-        ),
+        ("rogueleaf", "rogue", "ec", "DNS:sip.example.test", "serverAuth"),
+        ("viainter", "inter", "ec", "DNS:sip.example.test", "serverAuth"),
+        ("clientonly", "root", "ec", "DNS:sip.example.test", "clientAuth"),
         ("self", "", "ec", "DNS:sip.example.test", "serverAuth"),
     ];
     for (file, issuer, kt, san, eku) in leaves {
@@ -406,9 +363,7 @@ async fn openssl_matrix() {
     let raw = |leaf: &str, chain: &[&str]| -> Arc<ServerConfig> {
         let mut certs: Vec<CertificateDer<'static>> = Vec::new();
         for f in std::iter::once(&leaf).chain(chain) {
-            certs.push(
-                CertificateDer::from_pem_slice(&common::read(d, &format!("{f}.pem"))).unwrap(),
-            );
+            certs.push(CertificateDer::from_pem_slice(&common::read(d, &format!("{f}.pem"))).unwrap());
         }
         let key = PrivateKeyDer::from_pem_slice(&common::read(d, &format!("{leaf}.key"))).unwrap();
         raw_server(certs, key)

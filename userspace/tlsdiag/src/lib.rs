@@ -55,23 +55,16 @@ impl CertSummary {
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for n in &ext.value.general_names {
                 match n {
-                    x509_parser::extensions::GeneralName::DNSName(d) => {
-                        sans.push(format!("DNS:{d}"))
-                    }
-                    x509_parser::extensions::GeneralName::IPAddress(ip) => {
-                        sans.push(match ip.len() {
-                            4 => format!(
-                                "IP:{}",
-                                std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])
-                            ),
-                            16 => {
-                                let mut b = [0u8; 16];
-                                b.copy_from_slice(ip);
-                                format!("IP:{}", std::net::Ipv6Addr::from(b))
-                            }
-                            _ => "IP:?".to_string(),
-                        })
-                    }
+                    x509_parser::extensions::GeneralName::DNSName(d) => sans.push(format!("DNS:{d}")),
+                    x509_parser::extensions::GeneralName::IPAddress(ip) => sans.push(match ip.len() {
+                        4 => format!("IP:{}", std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])),
+                        16 => {
+                            let mut b = [0u8; 16];
+                            b.copy_from_slice(ip);
+                            format!("IP:{}", std::net::Ipv6Addr::from(b))
+                        }
+                        _ => "IP:?".to_string(),
+                    }),
                     x509_parser::extensions::GeneralName::URI(u) => sans.push(format!("URI:{u}")),
                     _ => {}
                 }
@@ -177,13 +170,9 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let r = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let r = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
         if let Ok(mut v) = self.verdict.lock() {
             *v = match &r {
                 Ok(_) => Verdict::Valid,
@@ -330,10 +319,7 @@ mod tests {
         let p = dir.join("empty.pem");
         std::fs::write(&p, "hello").unwrap();
         let e = load_pem_certs(&p).unwrap_err();
-        assert!(
-            e.contains("empty.pem") && e.contains("no CERTIFICATE"),
-            "{e}"
-        );
+        assert!(e.contains("empty.pem") && e.contains("no CERTIFICATE"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -134,8 +133,7 @@ impl Spec {
         }
         p.extended_key_usages = self.eku.clone();
         p.key_usages = self.key_usage.clone();
-        p.not_before =
-            rcgen::date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
+        p.not_before = rcgen::date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
         p.not_after = rcgen::date_time_ymd(self.not_after.0, self.not_after.1, self.not_after.2);
         p
     }
@@ -148,27 +146,20 @@ impl Spec {
 
     pub fn signed_by(&self, issuer: &Issued) -> Issued {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = self
-            .params()
-            .signed_by(&key, &issuer.cert, &issuer.key)
-            .unwrap();
+        let cert = self.params().signed_by(&key, &issuer.cert, &issuer.key).unwrap();
         Issued { cert, key }
     }
 }
 
 /// A plain rustls server presenting `chain` (no policy: used to serve
 /// certificates our own import would refuse).
-pub fn raw_server(
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Arc<ServerConfig> {
-    let mut c =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
+pub fn raw_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Arc<ServerConfig> {
+    let mut c = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
     c.enable_secret_extraction = true;
     Arc::new(c)
 }
