@@ -58,6 +58,9 @@ pub type ScriptOutcome = (Vec<(String, String, String)>, Vec<String>, Vec<String
 
 /// The configuration service without its D-Bus skin.
 pub struct ConfigService {
+    /// Program run with a service name to restart it
+    /// (`Scm.RestartRequiredServices`); None: report only.
+    restart_command: Option<Vec<String>>,
     store: Store,
     _lock: params::store::StoreLock,
     cfg: Mutex<Config>,
@@ -80,6 +83,7 @@ impl ConfigService {
             log::warn!("configuration: {w}");
         }
         Ok(ConfigService {
+            restart_command: None,
             store,
             _lock: lock,
             cfg: Mutex::new(cfg),
@@ -249,6 +253,45 @@ impl ConfigService {
         Ok(())
     }
 
+    /// Sets the command that restarts a service (its name is appended),
+    /// e.g. `["/usr/libexec/dgw/restart-service"]`, which on the image runs
+    /// `systemctl try-restart dgw-<service>`.
+    pub fn with_restart_command(mut self, cmd: Vec<String>) -> ConfigService {
+        self.restart_command = (!cmd.is_empty()).then_some(cmd);
+        self
+    }
+
+    /// Runs the commands a script asked for after it applied. Today that is
+    /// `Scm.RestartRequiredServices`: each restart-required service is
+    /// restarted with the restart command and, if that succeeded, cleared.
+    /// Returns what happened, one line per service.
+    pub fn run_commands(&self, commands: &[String]) -> Vec<String> {
+        let mut report = Vec::new();
+        if !commands.iter().any(|c| c == "Scm.RestartRequiredServices") {
+            return report;
+        }
+        let Some(cmd) = &self.restart_command else {
+            report.push("no restart command configured: restart the services yourself".into());
+            return report;
+        };
+        for svc in self.restart_required() {
+            let ok = std::process::Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .arg(&svc)
+                .stdin(std::process::Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                self.clear_restart_required(&svc);
+                report.push(format!("restarted {svc}"));
+            } else {
+                report.push(format!("restarting {svc} failed; it stays restart-required"));
+            }
+        }
+        report
+    }
+
     /// Services waiting for a restart.
     pub fn restart_required(&self) -> Vec<String> {
         lock(&self.restart_required).iter().cloned().collect()
@@ -325,11 +368,18 @@ mod object {
             dry_run: bool,
             #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         ) -> Result<ScriptOutcome, ConfError> {
-            let (changes, rr, commands) = self.svc.apply_script(&script, dry_run)?;
-            if !dry_run && !changes.changed.is_empty() {
-                let _ = Self::changed(&emitter, triples(&changes)).await;
+            let (changes, rr, mut commands) = self.svc.apply_script(&script, dry_run)?;
+            if !dry_run {
+                if !changes.changed.is_empty() {
+                    let _ = Self::changed(&emitter, triples(&changes)).await;
+                }
+                // Commands run after the change is saved; their outcome is
+                // reported after each command's name.
+                let done = self.svc.run_commands(&commands);
+                commands.extend(done);
                 let _ = self.restart_required_changed(&emitter).await;
             }
+            let rr = if dry_run { rr } else { self.svc.restart_required() };
             Ok((triples(&changes), rr, commands))
         }
 
@@ -350,6 +400,7 @@ mod object {
         ) -> Result<(), ConfError> {
             let changes = self.svc.factory_reset()?;
             let _ = Self::changed(&emitter, triples(&changes)).await;
+            let _ = self.restart_required_changed(&emitter).await;
             Ok(())
         }
 
@@ -456,8 +507,9 @@ pub fn sd_notify(state: &str) {
 pub async fn serve(
     store: Store,
     builder: zbus::connection::Builder<'_>,
+    restart_command: Vec<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let svc = std::sync::Arc::new(ConfigService::open(store)?);
+    let svc = std::sync::Arc::new(ConfigService::open(store)?.with_restart_command(restart_command));
     let _conn = builder
         .name(BUS_NAME)?
         .serve_at(OBJECT_PATH, DbusConfig::new(svc))?

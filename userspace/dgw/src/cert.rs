@@ -69,15 +69,19 @@ enum CertCommand {
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > MAX_FILE {
+    use std::io::Read;
+    // Bounded: a FIFO or a device would defeat a size check by metadata().
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut data))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if data.len() as u64 > MAX_FILE {
         return Err(format!(
-            "{}: {} bytes is too large for a certificate file",
-            path.display(),
-            meta.len()
+            "{}: too large for a certificate file (over {MAX_FILE} bytes)",
+            path.display()
         ));
     }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    Ok(data)
 }
 
 pub fn run(a: CertArgs) -> i32 {

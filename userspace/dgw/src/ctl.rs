@@ -16,6 +16,10 @@ pub struct ConfdArgs {
     /// Bus: `system` (default), `session`, or a D-Bus address.
     #[arg(long, default_value = "system")]
     bus: String,
+    /// Command run with a service name appended to restart it, for
+    /// `Scm.RestartRequiredServices` (e.g. /usr/libexec/dgw/restart-service).
+    #[arg(long, value_name = "CMD")]
+    restart_command: Option<String>,
 }
 
 #[derive(Args)]
@@ -104,7 +108,14 @@ pub fn run_confd(a: ConfdArgs) -> i32 {
     let r: Result<(), String> = rt.block_on(async {
         let store = params::Store::open(&a.store).map_err(|e| format!("store {}: {e}", a.store.display()))?;
         let b = builder(&a.bus).map_err(|e| format!("bus {}: {e}", a.bus))?;
-        confd::serve(store, b).await.map_err(|e| e.to_string())
+        let restart: Vec<String> = a
+            .restart_command
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        confd::serve(store, b, restart).await.map_err(|e| e.to_string())
     });
     match r {
         Ok(()) => 0,
@@ -336,15 +347,17 @@ async fn ctl(a: &CtlArgs) -> Result<(), String> {
                     .map_err(|e| format!("stdin: {e}"))?;
                 s
             } else {
-                let meta = std::fs::metadata(file).map_err(|e| format!("{file}: {e}"))?;
-                if meta.len() > params::script::MAX_SCRIPT_BYTES as u64 {
-                    return Err(format!(
-                        "{file}: {} bytes, over the {}-byte script limit",
-                        meta.len(),
-                        params::script::MAX_SCRIPT_BYTES
-                    ));
-                }
-                std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?
+                use std::io::Read;
+                // Bounded read: a FIFO or device would defeat a size check
+                // made with metadata().
+                let mut s = String::new();
+                std::fs::File::open(file)
+                    .and_then(|f| {
+                        f.take(params::script::MAX_SCRIPT_BYTES as u64 + 1)
+                            .read_to_string(&mut s)
+                    })
+                    .map_err(|e| format!("{file}: {e}"))?;
+                s
             };
             let (changes, rr, cmds) = b
                 .apply(&text, *dry_run)

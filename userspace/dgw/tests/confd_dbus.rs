@@ -18,9 +18,12 @@ fn policy_file() -> PathBuf {
         .unwrap()
 }
 
-fn bus_config(dir: &Path) -> PathBuf {
-    // The defaults of Debian's system bus (deny method calls and name
-    // ownership unless a service's policy opens them), plus our policy.
+/// Writes a bus configuration with the defaults of Debian's system bus
+/// (deny method calls and name ownership unless a service's policy opens
+/// them) plus `policy`, the service policy file's text.
+fn bus_config(dir: &Path, policy: &str) -> PathBuf {
+    let policy_path = dir.join("service-policy.conf");
+    std::fs::write(&policy_path, policy).unwrap();
     let cfg = format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -45,11 +48,102 @@ fn bus_config(dir: &Path) -> PathBuf {
 </busconfig>
 "#,
         dir = dir.display(),
-        policy = policy_file().display()
+        policy = policy_path.display()
     );
     let p = dir.join("bus.conf");
     std::fs::write(&p, cfg).unwrap();
     p
+}
+
+/// Whether this machine can run the D-Bus tests; they are part of
+/// `make test` (root, dbus-daemon, setpriv, busctl, dbus-monitor), so a
+/// missing piece is a failure unless DGW_ALLOW_SKIP is set.
+fn can_run() -> bool {
+    let have = |p: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let ok = root
+        && ["dbus-daemon", "setpriv", "busctl", "dbus-monitor"]
+            .iter()
+            .all(|p| have(p));
+    if !ok {
+        assert!(
+            std::env::var_os("DGW_ALLOW_SKIP").is_some(),
+            "the D-Bus tests need root, dbus-daemon, setpriv, busctl and dbus-monitor (make test installs them); \
+             set DGW_ALLOW_SKIP=1 to skip them knowingly"
+        );
+        eprintln!("SKIP (DGW_ALLOW_SKIP): D-Bus tests");
+    }
+    ok
+}
+
+/// A private bus with `policy`; returns the daemon and its address.
+fn start_bus(dir: &Path, policy: &str) -> (Kill, String) {
+    let conf = bus_config(dir, policy);
+    let mut daemon = Command::new("dbus-daemon")
+        .args([
+            "--nofork",
+            "--print-address",
+            &format!("--config-file={}", conf.display()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().to_string();
+    assert!(addr.starts_with("unix:"), "dbus-daemon said {addr:?}");
+    (Kill(daemon), addr)
+}
+
+/// A scratch directory nobody can traverse (the bus socket lives there).
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("confd-dbus-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Command::new("chmod")
+        .args(["0755", dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    dir
+}
+
+/// confd on `addr`; waits for its sd_notify READY=1.
+fn start_confd(dir: &Path, addr: &str, extra: &[&str]) -> Kill {
+    let notify = dir.join("notify");
+    let _ = std::fs::remove_file(&notify);
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let store = dir.join("store");
+    let confd = Command::new(DGW)
+        .args(["confd", "--store", store.to_str().unwrap(), "--bus", addr])
+        .args(extra)
+        .env("NOTIFY_SOCKET", &notify)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let k = Kill(confd);
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("confd never notified readiness");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    k
+}
+
+fn policy_text() -> String {
+    std::fs::read_to_string(policy_file()).unwrap()
 }
 
 fn ctl(addr: &str, as_nobody: bool, args: &[&str], stdin: Option<&str>) -> Output {
@@ -78,68 +172,35 @@ fn ctl(addr: &str, as_nobody: bool, args: &[&str], stdin: Option<&str>) -> Outpu
 
 #[test]
 fn confd_over_dbus_with_policy() {
-    let have = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    // SAFETY-free check for root: geteuid via `id -u`.
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !root || !have("dbus-daemon") || !have("setpriv") {
-        eprintln!("SKIP: needs root, dbus-daemon and setpriv (make test installs them; CI runs as root)");
+    if !can_run() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("confd-dbus-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    // nobody must reach the socket.
-    std::process::Command::new("chmod")
-        .args(["0755", dir.to_str().unwrap()])
+    let dir = scratch("main");
+    let (_daemon, addr) = start_bus(&dir, &policy_text());
+    // Records the restarts Scm.RestartRequiredServices asks for.
+    let hook = dir.join("restart.sh");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\necho \"$1\" >> {}/restarted\n", dir.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["0755", hook.to_str().unwrap()])
         .status()
         .unwrap();
-    let conf = bus_config(&dir);
-    let mut daemon = Command::new("dbus-daemon")
-        .args([
-            "--nofork",
-            "--print-address",
-            &format!("--config-file={}", conf.display()),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(daemon.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _daemon = Kill(daemon);
-    let addr = line.trim().to_string();
-    assert!(addr.starts_with("unix:"), "dbus-daemon said {addr:?}");
-
-    // confd with a notify socket: it must say READY=1 (Type=notify).
-    let notify = dir.join("notify");
-    let sock = UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let store = dir.join("store");
-    let confd = Command::new(DGW)
-        .args(["confd", "--store", store.to_str().unwrap(), "--bus", &addr])
-        .env("NOTIFY_SOCKET", &notify)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _confd = Kill(confd);
-    let mut buf = [0u8; 256];
     let t0 = Instant::now();
-    let n = sock.recv(&mut buf).expect("confd never notified readiness");
-    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    let _confd = start_confd(&dir, &addr, &["--restart-command", hook.to_str().unwrap()]);
     eprintln!("confd ready in {:?}", t0.elapsed());
+    let store = dir.join("store");
+    // Watch the Changed signal: it must come, with secrets masked.
+    let monitor = Command::new("dbus-monitor")
+        .args(["--address", &addr, "type='signal',interface='net.dgw.Config1'"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut monitor = Kill(monitor);
+    std::thread::sleep(Duration::from_millis(300));
 
     // Root (admin): set, get, list, script, export.
     let o = ctl(
@@ -208,6 +269,16 @@ fn confd_over_dbus_with_policy() {
         "{}",
         text(&o)
     );
+    // The command ran: Web (set earlier) and Cwmp were restarted through the
+    // hook and are no longer restart-required.
+    assert!(text(&o).contains("restarted Web"), "{}", text(&o));
+    let restarted = std::fs::read_to_string(dir.join("restarted")).unwrap_or_default();
+    assert!(
+        restarted.lines().any(|l| l == "Web") && restarted.lines().any(|l| l == "Cwmp"),
+        "{restarted:?}"
+    );
+    let o = ctl(&addr, false, &["get", "Web.NeedRestartInfo"], None);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Web.NeedRestartInfo=No\n");
     let o = ctl(&addr, false, &["export", "--secrets"], None);
     assert!(text(&o).contains("Cwmp.AcsPassword=hunter2"), "{}", text(&o));
 
@@ -240,10 +311,123 @@ fn confd_over_dbus_with_policy() {
     let o = ctl(&addr, false, &["get", "Web.ServerPort"], None);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "Web.ServerPort=8080\n");
 
+    // Non-admins may not report status or clear restarts.
+    for (method, sig, args) in [
+        ("SetStatus", "a(ss)", vec!["1", "Hoc.ClockSynchronized", "Yes"]),
+        ("ClearRestartRequired", "s", vec!["Web"]),
+    ] {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "busctl",
+            "--address",
+            &addr,
+            "call",
+        ])
+        .args([
+            "net.dgw.Config",
+            "/net/dgw/Config",
+            "net.dgw.Config1",
+            method,
+            sig,
+        ])
+        .args(&args);
+        let o = c.output().unwrap();
+        assert!(
+            !o.status.success() && text(&o).to_lowercase().contains("access"),
+            "nobody could call {method}: {}",
+            text(&o)
+        );
+    }
+    let o = ctl(&addr, false, &["get", "Hoc.ClockSynchronized"], None);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Hoc.ClockSynchronized=No\n");
+
+    // The Changed signals went out, naming the parameters, masking secrets.
+    let _ = monitor.0.kill();
+    let out = monitor.0.wait_with_output_now();
+    assert!(
+        out.contains("Web.ServerPort") && out.contains("8080"),
+        "no Changed signal seen: {out}"
+    );
+    assert!(
+        out.contains("Cwmp.AcsPassword") && out.contains("********"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "a secret went out in a signal: {out}");
+
     // The store on disk holds what was set (and is private).
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(store.join("config.json")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads what a killed child printed.
+trait OutputNow {
+    fn wait_with_output_now(&mut self) -> String;
+}
+
+impl OutputNow for std::process::Child {
+    fn wait_with_output_now(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.wait();
+        let mut s = String::new();
+        if let Some(mut out) = self.stdout.take() {
+            let _ = out.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+/// The group rule: members of the admin group may change the configuration
+/// but not report status. Proven with the policy's group swapped for
+/// `nogroup`, the primary group of `nobody`, so no account has to be made.
+#[test]
+fn admin_group_may_change_but_not_report_status() {
+    if !can_run() {
+        return;
+    }
+    let dir = scratch("group");
+    let policy = policy_text().replace("group=\"dgwadmin\"", "group=\"nogroup\"");
+    assert!(policy.contains("nogroup"));
+    let (_daemon, addr) = start_bus(&dir, &policy);
+    let _confd = start_confd(&dir, &addr, &[]);
+    let o = ctl(&addr, true, &["set", "Web.ServerPort=8081"], None);
+    assert!(
+        o.status.success(),
+        "an admin-group member could not set: {}",
+        text(&o)
+    );
+    let o = ctl(&addr, true, &["export", "--secrets"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "busctl",
+            "--address",
+            &addr,
+            "call",
+        ])
+        .args([
+            "net.dgw.Config",
+            "/net/dgw/Config",
+            "net.dgw.Config1",
+            "SetStatus",
+            "a(ss)",
+            "1",
+            "Hoc.ClockSynchronized",
+            "Yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "an admin-group member could report the clock synchronised"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
