@@ -4,6 +4,8 @@
 
 mod cert;
 mod ctl;
+mod hostdcmd;
+mod ledcmd;
 mod tls;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -27,6 +29,10 @@ enum Command {
     Cert(cert::CertArgs),
     /// The configuration service: owns the store, serves net.dgw.Config on D-Bus.
     Confd(ctl::ConfdArgs),
+    /// Host services on D-Bus: time and time zone, LEDs, 802.1X, network facts.
+    Hostd(hostdcmd::HostdArgs),
+    /// Drive the LED class directly (diagnostics).
+    Leds(ledcmd::LedsArgs),
     /// Print shell completions for bash, zsh, fish, ...
     Completions {
         /// The shell.
@@ -40,6 +46,8 @@ fn main() {
         Command::Tls(c) => tls::run(c),
         Command::Ctl(a) => ctl::run_ctl(a),
         Command::Cert(a) => cert::run(a),
+        Command::Leds(a) => ledcmd::run(a),
+        Command::Hostd(a) => hostdcmd::run(a),
         Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "dgw", &mut std::io::stdout());

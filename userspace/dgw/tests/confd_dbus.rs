@@ -2,144 +2,18 @@
 //! policy file; `dgw ctl` against it as root (admin) and as `nobody`
 //! (everyone else): the policy must let nobody read and refuse changes.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{text, Kill, DGW};
+use common::{can_run, scratch, start_bus, start_confd, text, Kill, DGW};
 
 fn policy_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../confd/dbus/net.dgw.Config.conf")
         .canonicalize()
         .unwrap()
-}
-
-/// Writes a bus configuration with the defaults of Debian's system bus
-/// (deny method calls and name ownership unless a service's policy opens
-/// them) plus `policy`, the service policy file's text.
-fn bus_config(dir: &Path, policy: &str) -> PathBuf {
-    let policy_path = dir.join("service-policy.conf");
-    std::fs::write(&policy_path, policy).unwrap();
-    let cfg = format!(
-        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>unix:path={dir}/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"#,
-        dir = dir.display(),
-        policy = policy_path.display()
-    );
-    let p = dir.join("bus.conf");
-    std::fs::write(&p, cfg).unwrap();
-    p
-}
-
-/// Whether this machine can run the D-Bus tests; they are part of
-/// `make test` (root, dbus-daemon, setpriv, busctl, dbus-monitor), so a
-/// missing piece is a failure unless DGW_ALLOW_SKIP is set.
-fn can_run() -> bool {
-    let have = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let ok = root
-        && ["dbus-daemon", "setpriv", "busctl", "dbus-monitor"]
-            .iter()
-            .all(|p| have(p));
-    if !ok {
-        assert!(
-            std::env::var_os("DGW_ALLOW_SKIP").is_some(),
-            "the D-Bus tests need root, dbus-daemon, setpriv, busctl and dbus-monitor (make test installs them); \
-             set DGW_ALLOW_SKIP=1 to skip them knowingly"
-        );
-        eprintln!("SKIP (DGW_ALLOW_SKIP): D-Bus tests");
-    }
-    ok
-}
-
-/// A private bus with `policy`; returns the daemon and its address.
-fn start_bus(dir: &Path, policy: &str) -> (Kill, String) {
-    let conf = bus_config(dir, policy);
-    let mut daemon = Command::new("dbus-daemon")
-        .args([
-            "--nofork",
-            "--print-address",
-            &format!("--config-file={}", conf.display()),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(daemon.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().to_string();
-    assert!(addr.starts_with("unix:"), "dbus-daemon said {addr:?}");
-    (Kill(daemon), addr)
-}
-
-/// A scratch directory nobody can traverse (the bus socket lives there).
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confd-dbus-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Command::new("chmod")
-        .args(["0755", dir.to_str().unwrap()])
-        .status()
-        .unwrap();
-    dir
-}
-
-/// confd on `addr`; waits for its sd_notify READY=1.
-fn start_confd(dir: &Path, addr: &str, extra: &[&str]) -> Kill {
-    let notify = dir.join("notify");
-    let _ = std::fs::remove_file(&notify);
-    let sock = UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let store = dir.join("store");
-    let confd = Command::new(DGW)
-        .args(["confd", "--store", store.to_str().unwrap(), "--bus", addr])
-        .args(extra)
-        .env("NOTIFY_SOCKET", &notify)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let k = Kill(confd);
-    let mut buf = [0u8; 256];
-    let n = sock.recv(&mut buf).expect("confd never notified readiness");
-    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
-    k
 }
 
 fn policy_text() -> String {

@@ -8,14 +8,18 @@
 //! |---|---|---|
 //! | `/net/dgw/Host/Leds` | `net.dgw.Leds1` | LED roles and patterns, the Ready indicator |
 //! | `/net/dgw/Host/Network` | `net.dgw.Network1` | links and addresses from rtnetlink |
+//! | `/net/dgw/Host/Time` | `net.dgw.Time1` | SNTP state, time zone, local time |
 //!
 //! The interfaces are documented in `docs/dbus.md` with `busctl` examples.
 //! Each one wraps a library crate (`leds`, `netmon`, ...) that does the work
 //! and is tested without D-Bus.
 #![deny(missing_docs)]
 
+pub mod daemon;
 pub mod leds_iface;
 pub mod network_iface;
+pub mod time_iface;
+pub mod zone;
 
 /// Bus name hostd owns.
 pub const BUS_NAME: &str = "net.dgw.Host";

@@ -1,0 +1,303 @@
+//! hostd on a private bus with confd and the real policies: SNTP against a
+//! chrony server started by the test, the time status reaching confd and
+//! D-Bus, LEDs on a simulated LED tree, the Ready indicator fed by a
+//! service's TLS report, network facts, and the policy refusing non-admins.
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{can_run, policy, scratch, start_bus, start_confd, text, wait_ready, Kill, DGW};
+
+fn ctl(addr: &str, args: &[&str]) -> Output {
+    Command::new(DGW)
+        .args(["ctl", "--bus", addr])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn busctl(addr: &str, as_nobody: bool, args: &[&str]) -> Output {
+    let mut c = if as_nobody {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "busctl"]);
+        c
+    } else {
+        Command::new("busctl")
+    };
+    c.args(["--address", addr]).args(args).output().unwrap()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn chrony(dir: &Path) -> (Kill, u16) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.join("chrony.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\npidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let k = Kill(
+        Command::new("chronyd")
+            .args(["-d", "-x", "-u", "root", "-f", conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chronyd (Debian package chrony)"),
+    );
+    (k, port)
+}
+
+#[test]
+fn hostd_time_leds_network_over_dbus() {
+    if !can_run() {
+        return;
+    }
+    let dir = scratch("hostd");
+    let both = format!(
+        "{}\n",
+        policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "")
+            + &policy("../hostd/dbus/net.dgw.Host.conf")
+                .split_once("<busconfig>")
+                .unwrap()
+                .1
+                .to_string()
+    );
+    let (_bus, addr) = start_bus(&dir, &both);
+    let _confd = start_confd(&dir, &addr, &[]);
+    let (_chrony, port) = chrony(&dir);
+    // A simulated LED tree with the Ready LED.
+    let leds_root = dir.join("leds");
+    leds::LedClass::create_simulated(&leds_root, &[leds::SimLed::new("dgw:green:ready")]).unwrap();
+    let server = format!("127.0.0.1:{port}");
+    let o = ctl(
+        &addr,
+        &[
+            "set",
+            "Hoc.SntpConfigSource=Static",
+            &format!("Hoc.StaticSntpServers[1].HostName={server}"),
+            "Hoc.LedRoles=Ready=dgw:green:ready",
+            "Hoc.StaticTimeZone=CET-1CEST,M3.5.0,M10.5.0/3",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    let notify = dir.join("hostd-notify");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _hostd = Kill(
+        Command::new(DGW)
+            .args([
+                "hostd",
+                "--bus",
+                &addr,
+                "--leds-root",
+                leds_root.to_str().unwrap(),
+            ])
+            .env("NOTIFY_SOCKET", &notify)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&sock);
+
+    // SNTP: synchronised from chrony, visible in confd (the TLS gate) and on D-Bus.
+    wait_for("Hoc.ClockSynchronized=Yes", || {
+        String::from_utf8_lossy(&ctl(&addr, &["get", "Hoc.ClockSynchronized"]).stdout).contains("=Yes")
+    });
+    let o = ctl(&addr, &["get", "Hoc.SntpCurrentSource"]);
+    assert!(text(&o).contains(&server), "{}", text(&o));
+    let o = busctl(
+        &addr,
+        true,
+        &[
+            "get-property",
+            "net.dgw.Host",
+            "/net/dgw/Host/Time",
+            "net.dgw.Time1",
+            "Synchronized",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "b true",
+        "{}",
+        text(&o)
+    );
+    let o = busctl(
+        &addr,
+        false,
+        &[
+            "get-property",
+            "net.dgw.Host",
+            "/net/dgw/Host/Time",
+            "net.dgw.Time1",
+            "TimeZone",
+        ],
+    );
+    assert!(text(&o).contains("CET-1CEST"), "{}", text(&o));
+
+    // LEDs: a pattern set over D-Bus lands in the LED class files.
+    let o = busctl(
+        &addr,
+        false,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Leds",
+            "net.dgw.Leds1",
+            "SetPattern",
+            "ss",
+            "Ready",
+            "blink:200:300",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let led = leds_root.join("dgw:green:ready");
+    assert!(std::fs::read_to_string(led.join("trigger"))
+        .unwrap()
+        .contains("[timer]"));
+    assert_eq!(
+        std::fs::read_to_string(led.join("delay_on")).unwrap().trim(),
+        "200"
+    );
+    let o = busctl(
+        &addr,
+        true,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Leds",
+            "net.dgw.Leds1",
+            "GetPattern",
+            "s",
+            "Ready",
+        ],
+    );
+    assert!(text(&o).contains("blink:200:300"), "{}", text(&o));
+    // The Ready indicator: blinking while a TLS connection is missing, steady when all are up.
+    let report = |up: &str| {
+        busctl(
+            &addr,
+            false,
+            &[
+                "call",
+                "net.dgw.Host",
+                "/net/dgw/Host/Leds",
+                "net.dgw.Leds1",
+                "ReportTlsConnections",
+                "suu",
+                "SipEp",
+                "2",
+                up,
+            ],
+        )
+    };
+    assert!(report("1").status.success());
+    assert_eq!(
+        std::fs::read_to_string(led.join("delay_on")).unwrap().trim(),
+        "500"
+    );
+    assert!(report("2").status.success());
+    assert!(std::fs::read_to_string(led.join("trigger"))
+        .unwrap()
+        .contains("[none]"));
+    assert_eq!(
+        std::fs::read_to_string(led.join("brightness")).unwrap().trim(),
+        std::fs::read_to_string(led.join("max_brightness"))
+            .unwrap()
+            .trim()
+    );
+    let o = busctl(
+        &addr,
+        false,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Leds",
+            "net.dgw.Leds1",
+            "SetPattern",
+            "ss",
+            "Ready",
+            "blink:1:1",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("20"),
+        "out-of-range pattern accepted: {}",
+        text(&o)
+    );
+
+    // Network facts: at least the loopback link.
+    let o = busctl(
+        &addr,
+        true,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Network",
+            "net.dgw.Network1",
+            "Links",
+        ],
+    );
+    assert!(o.status.success() && text(&o).contains("\"lo\""), "{}", text(&o));
+
+    // Policy: others may read, not drive the LEDs or report connections.
+    let o = busctl(
+        &addr,
+        true,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Leds",
+            "net.dgw.Leds1",
+            "SetPattern",
+            "ss",
+            "Ready",
+            "off",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).to_lowercase().contains("access"),
+        "{}",
+        text(&o)
+    );
+    let o = busctl(
+        &addr,
+        true,
+        &[
+            "call",
+            "net.dgw.Host",
+            "/net/dgw/Host/Leds",
+            "net.dgw.Leds1",
+            "ReportTlsConnections",
+            "suu",
+            "x",
+            "1",
+            "0",
+        ],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

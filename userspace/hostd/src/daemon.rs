@@ -1,0 +1,224 @@
+//! `dgw hostd`: reads its parameters from confd, runs the SNTP client, the
+//! time zone, the LEDs and the network watcher, and serves their D-Bus
+//! interfaces. Parameter changes apply live (confd's `Changed` signal).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use leds::{LedClass, RoleMap};
+use timesync::{ConfigSource, SntpConfig, TimeStatus};
+
+use crate::leds_iface::{self, Leds};
+use crate::network_iface::{self, NetworkFacts};
+use crate::time_iface::{self, Time};
+
+/// How hostd reaches the hardware.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// LED class directory: `/sys/class/leds`, or a simulated tree.
+    pub leds_root: PathBuf,
+    /// Set the real system clock (needs CAP_SYS_TIME); otherwise a
+    /// simulated clock (workstations, tests).
+    pub system_clock: bool,
+    /// Where the time zone is installed as a TZif file (the image:
+    /// `/etc/localtime`); None leaves the system's zone alone.
+    pub localtime: Option<PathBuf>,
+}
+
+type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The SNTP configuration from the Hoc parameters.
+pub fn sntp_config(get: Get<'_>, static_servers: Vec<String>) -> SntpConfig {
+    let minutes = |n: &str, d: u64| get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+    SntpConfig {
+        source: get("Hoc.SntpConfigSource")
+            .and_then(|v| ConfigSource::parse(&v))
+            .unwrap_or(ConfigSource::Automatic),
+        static_servers,
+        period: Duration::from_secs(60 * minutes("Hoc.SntpSynchronizationPeriod", 1440)),
+        period_on_error: Duration::from_secs(60 * minutes("Hoc.SntpSynchronizationPeriodOnError", 60)),
+        ..SntpConfig::default()
+    }
+}
+
+struct ConfigView {
+    values: std::collections::BTreeMap<String, String>,
+}
+
+impl ConfigView {
+    async fn load(cfg: &confd::Config1Proxy<'_>) -> zbus::Result<ConfigView> {
+        let mut values = std::collections::BTreeMap::new();
+        for prefix in ["Hoc.", "Eth.", "Cert."] {
+            for (name, value, ..) in cfg.list(prefix).await? {
+                values.insert(name, value);
+            }
+        }
+        Ok(ConfigView { values })
+    }
+    fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+    /// `Hoc.StaticSntpServers[N].HostName` in priority order.
+    fn static_servers(&self) -> Vec<String> {
+        let mut rows: Vec<(u32, String)> = self
+            .values
+            .iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix("Hoc.StaticSntpServers[")?;
+                let (n, col) = rest.split_once("].")?;
+                if col != "HostName" || v.is_empty() {
+                    return None;
+                }
+                Some((n.parse().ok()?, v.clone()))
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+/// Runs hostd until the process is stopped.
+pub async fn serve(
+    builder: zbus::connection::Builder<'_>,
+    opts: Options,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let conn = builder.name(crate::BUS_NAME)?.build().await?;
+    let cfg = confd::Config1Proxy::new(&conn).await?;
+    let view = ConfigView::load(&cfg)
+        .await
+        .map_err(|e| format!("reading the configuration from confd: {e}"))?;
+
+    // LEDs.
+    let class = if opts.leds_root == std::path::Path::new("/sys/class/leds") {
+        LedClass::sysfs()
+    } else {
+        LedClass::simulated(&opts.leds_root)
+    };
+    let roles: RoleMap = view
+        .get("Hoc.LedRoles")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| {
+            log::warn!("Hoc.LedRoles: {e}; no LED roles");
+            RoleMap::default()
+        });
+    conn.object_server()
+        .at(leds_iface::PATH, Leds::new(&class, roles))
+        .await?;
+
+    // Network facts.
+    match NetworkFacts::start(conn.clone()).await {
+        Ok(n) => {
+            conn.object_server().at(network_iface::PATH, n).await?;
+        }
+        Err(e) => log::warn!("network facts unavailable: {e}"),
+    }
+
+    // Time and time zone.
+    let time = Time::default();
+    conn.object_server().at(time_iface::PATH, time.clone()).await?;
+    crate::zone::apply(
+        &time,
+        &view.get("Hoc.StaticTimeZone").unwrap_or_default(),
+        opts.localtime.as_deref(),
+    );
+    let (cfg_tx, cfg_rx) = tokio::sync::watch::channel(sntp_config(&|n| view.get(n), view.static_servers()));
+    let (status_tx, mut status_rx) = tokio::sync::watch::channel(TimeStatus::default());
+    if opts.system_clock {
+        tokio::spawn(timesync::run(cfg_rx, timesync::SystemClock, status_tx));
+    } else {
+        tokio::spawn(timesync::run(
+            cfg_rx,
+            timesync::SimulatedClock::new(timesync::Offset::ZERO),
+            status_tx,
+        ));
+    }
+    // SNTP status → Time1 properties, its signal, and confd's status values.
+    {
+        let conn = conn.clone();
+        let cfg = cfg.clone();
+        let time = time.clone();
+        tokio::spawn(async move {
+            let mut last = (false, String::new());
+            while status_rx.changed().await.is_ok() {
+                let st = status_rx.borrow_and_update().clone();
+                let source = st.current_source.clone().unwrap_or_default();
+                {
+                    let mut t = time.state.lock().unwrap_or_else(|p| p.into_inner());
+                    t.synchronized = st.synchronised;
+                    t.source = source.clone();
+                    t.last_offset = st.last_offset.map(|o| o.as_secs_f64()).unwrap_or(0.0);
+                    t.last_error = st
+                        .last_error
+                        .as_ref()
+                        .map(|e| format!("{e:?}"))
+                        .unwrap_or_default();
+                }
+                let now = (st.synchronised, source.clone());
+                if now != last {
+                    last = now;
+                    let yes = if st.synchronised { "Yes" } else { "No" };
+                    if let Err(e) = cfg
+                        .set_status(&[("Hoc.ClockSynchronized", yes), ("Hoc.SntpCurrentSource", &source)])
+                        .await
+                    {
+                        log::warn!("reporting the clock state to confd: {e}");
+                    }
+                    if let Ok(iface) = conn.object_server().interface::<_, Time>(time_iface::PATH).await {
+                        let _ =
+                            Time::synchronization_changed(iface.signal_emitter(), st.synchronised, source)
+                                .await;
+                        let _ = iface
+                            .get()
+                            .await
+                            .synchronized_changed(iface.signal_emitter())
+                            .await;
+                    }
+                }
+            }
+        });
+    }
+    // Live configuration changes.
+    {
+        let cfg2 = cfg.clone();
+        let time = time.clone();
+        let localtime = opts.localtime.clone();
+        let mut changed = cfg.receive_changed().await?;
+        tokio::spawn(async move {
+            while let Some(sig) = changed.next().await {
+                let Ok(args) = sig.args() else { continue };
+                if !args.changes.iter().any(|(n, ..)| n.starts_with("Hoc.")) {
+                    continue;
+                }
+                let Ok(view) = ConfigView::load(&cfg2).await else {
+                    continue;
+                };
+                let _ = cfg_tx.send(sntp_config(&|n| view.get(n), view.static_servers()));
+                crate::zone::apply(
+                    &time,
+                    &view.get("Hoc.StaticTimeZone").unwrap_or_default(),
+                    localtime.as_deref(),
+                );
+            }
+        });
+    }
+    // Local time for Hoc.SystemTime, refreshed every few seconds.
+    {
+        let cfg = cfg.clone();
+        let time = time.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = crate::zone::refresh_local_time(&time);
+                let _ = cfg.set_status(&[("Hoc.SystemTime", now.as_str())]).await;
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+        });
+    }
+    confd::sd_notify("READY=1\nSTATUS=serving net.dgw.Host");
+    log::info!("hostd: serving {}", crate::BUS_NAME);
+    let _keep: Arc<()> = Arc::new(());
+    std::future::pending::<()>().await;
+    Ok(())
+}
