@@ -74,15 +74,11 @@ fn hostd_time_leds_network_over_dbus() {
         return;
     }
     let dir = scratch("hostd");
-    let both = format!(
-        "{}\n",
-        policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "")
-            + &policy("../hostd/dbus/net.dgw.Host.conf")
-                .split_once("<busconfig>")
-                .unwrap()
-                .1
-                .to_string()
-    );
+    // One bus, both services' policies: confd's file without its closing
+    // tag, then the body of hostd's.
+    let host = policy("../hostd/dbus/net.dgw.Host.conf");
+    let host_body = host.split_once("<busconfig>").unwrap().1;
+    let both = policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "") + host_body;
     let (_bus, addr) = start_bus(&dir, &both);
     let _confd = start_confd(&dir, &addr, &[]);
     let (_chrony, port) = chrony(&dir);
