@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let canonical = tz.to_string();
-    assert_eq!(TimeZone::parse(&canonical).as_ref(), Ok(&tz), "{s:?} -> {canonical:?}");
+    assert_eq!(
+        TimeZone::parse(&canonical).as_ref(),
+        Ok(&tz),
+        "{s:?} -> {canonical:?}"
+    );
 
     // The raw instant (anything in i64) and the same folded into
     // 1970-2170, where transitions are dense enough to matter.
