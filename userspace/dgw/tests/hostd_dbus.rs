@@ -101,6 +101,7 @@ fn hostd_time_leds_network_over_dbus() {
     let notify = dir.join("hostd-notify");
     let sock = UnixDatagram::bind(&notify).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let localtime = dir.join("localtime");
     let _hostd = Kill(
         Command::new(DGW)
             .args([
@@ -110,6 +111,7 @@ fn hostd_time_leds_network_over_dbus() {
                 "--leds-root",
                 leds_root.to_str().unwrap(),
             ])
+            .args(["--localtime", localtime.to_str().unwrap()])
             .env("NOTIFY_SOCKET", &notify)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -153,6 +155,34 @@ fn hostd_time_leds_network_over_dbus() {
         ],
     );
     assert!(text(&o).contains("CET-1CEST"), "{}", text(&o));
+
+    // The zone is installed as a TZif file glibc reads: `date` in that zone
+    // says CEST in July and CET in January, and Hoc.SystemTime is local.
+    let date = |at: &str| {
+        let o = Command::new("date")
+            .env("TZ", &localtime)
+            .args(["-d", at, "+%Z %z"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(date("@1783000000"), "CEST +0200"); // 2026-07-02
+    assert_eq!(date("@1767225600"), "CET +0100"); // 2026-01-01
+    wait_for("Hoc.SystemTime in CET/CEST", || {
+        let t = String::from_utf8_lossy(&ctl(&addr, &["get", "Hoc.SystemTime"]).stdout).to_string();
+        t.contains(" CET +01:00") || t.contains(" CEST +02:00")
+    });
+    // A live change of zone is applied at once.
+    let o = ctl(
+        &addr,
+        &[
+            "set",
+            "Hoc.StaticTimeZone=CAUST-9:30DCAUST-10:30,M10.5.0/02:00:00,M3.5.0/02:00:00",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for("the new zone installed", || date("@1783000000") == "CAUST +0930");
+    assert_eq!(date("@1767225600"), "DCAUST +1030"); // southern summer: the DST name
 
     // LEDs: a pattern set over D-Bus lands in the LED class files.
     let o = busctl(
