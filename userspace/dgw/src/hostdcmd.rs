@@ -19,6 +19,10 @@ pub struct HostdArgs {
     /// Install the time zone as a TZif file here (the image: /etc/localtime).
     #[arg(long)]
     localtime: Option<PathBuf>,
+    /// File with the DHCP NTP servers (option 42), written by the DHCP
+    /// client's hook (the image: /run/dgw/dhcp/ntp-servers).
+    #[arg(long)]
+    dhcp_ntp_file: Option<PathBuf>,
 }
 
 pub fn run(a: HostdArgs) -> i32 {
@@ -37,6 +41,7 @@ pub fn run(a: HostdArgs) -> i32 {
         leds_root: a.leds_root,
         system_clock: a.system_clock,
         localtime: a.localtime,
+        dhcp_ntp_file: a.dhcp_ntp_file,
     };
     let r: Result<(), String> = rt.block_on(async {
         let b = match a.bus.as_str() {

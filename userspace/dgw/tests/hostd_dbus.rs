@@ -327,3 +327,45 @@ fn hostd_time_leds_network_over_dbus() {
     assert!(!o.status.success(), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// DHCP option 42: with `Hoc.SntpConfigSource=Automatic`, the servers the
+/// DHCP client's hook writes to a file are used (here chrony on loopback).
+#[test]
+fn hostd_takes_sntp_servers_from_dhcp() {
+    if !can_run() {
+        return;
+    }
+    let dir = scratch("hostd-dhcp");
+    let both = policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "")
+        + policy("../hostd/dbus/net.dgw.Host.conf")
+            .split_once("<busconfig>")
+            .unwrap()
+            .1;
+    let (_bus, addr) = start_bus(&dir, &both);
+    let _confd = start_confd(&dir, &addr, &[]);
+    let (_chrony, port) = chrony(&dir);
+    let o = ctl(&addr, &["set", "Hoc.SntpConfigSource=Automatic", "Hoc.LedRoles="]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dhcp = dir.join("ntp-servers");
+    // As dhclient's $new_ntp_servers: space separated; junk is skipped.
+    std::fs::write(&dhcp, format!("not-a-host:99999 127.0.0.1:{port}\n")).unwrap();
+    let notify = dir.join("hostd-notify");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _hostd = Kill(
+        Command::new(DGW)
+            .args(["hostd", "--bus", &addr, "--leds-root", dir.to_str().unwrap()])
+            .args(["--dhcp-ntp-file", dhcp.to_str().unwrap()])
+            .env("NOTIFY_SOCKET", &notify)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&sock);
+    wait_for("synchronised from the DHCP server", || {
+        String::from_utf8_lossy(&ctl(&addr, &["get", "Hoc.SntpCurrentSource"]).stdout)
+            .contains(&format!("127.0.0.1:{port}"))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

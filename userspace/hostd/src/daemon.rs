@@ -25,6 +25,28 @@ pub struct Options {
     /// Where the time zone is installed as a TZif file (the image:
     /// `/etc/localtime`); None leaves the system's zone alone.
     pub localtime: Option<PathBuf>,
+    /// The file the DHCP client hook writes the DHCP NTP servers (option
+    /// 42) to, one per line (the image: `/run/dgw/dhcp/ntp-servers`).
+    pub dhcp_ntp_file: Option<PathBuf>,
+}
+
+/// Reads the DHCP-provided NTP servers: one `host[:port]` per line (or
+/// separated by spaces, as dhclient's `$new_ntp_servers` is), at most four,
+/// bounded in size; anything unparsable is skipped.
+pub fn read_dhcp_servers(path: &std::path::Path) -> Vec<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    if std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_string(&mut text))
+        .is_err()
+    {
+        return Vec::new();
+    }
+    text.split_whitespace()
+        .filter(|s| timesync::parse_host_port(s).is_ok())
+        .take(4)
+        .map(str::to_string)
+        .collect()
 }
 
 type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -124,7 +146,27 @@ pub async fn serve(
         &view.get("Hoc.StaticTimeZone").unwrap_or_default(),
         opts.localtime.as_deref(),
     );
-    let (cfg_tx, cfg_rx) = tokio::sync::watch::channel(sntp_config(&|n| view.get(n), view.static_servers()));
+    let mut first = sntp_config(&|n| view.get(n), view.static_servers());
+    if let Some(f) = &opts.dhcp_ntp_file {
+        first.dhcp_servers = read_dhcp_servers(f);
+    }
+    let (cfg_tx, cfg_rx) = tokio::sync::watch::channel(first);
+    let cfg_tx = Arc::new(cfg_tx);
+    // DHCP option 42, handed over by the DHCP client's hook in a file.
+    if let Some(f) = opts.dhcp_ntp_file.clone() {
+        let cfg_tx = cfg_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let servers = read_dhcp_servers(&f);
+                cfg_tx.send_if_modified(|c| {
+                    let changed = c.dhcp_servers != servers;
+                    c.dhcp_servers = servers.clone();
+                    changed
+                });
+            }
+        });
+    }
     let (status_tx, mut status_rx) = tokio::sync::watch::channel(TimeStatus::default());
     if opts.system_clock {
         tokio::spawn(timesync::run(cfg_rx, timesync::SystemClock, status_tx));
@@ -195,7 +237,14 @@ pub async fn serve(
                 let Ok(view) = ConfigView::load(&cfg2).await else {
                     continue;
                 };
-                let _ = cfg_tx.send(sntp_config(&|n| view.get(n), view.static_servers()));
+                let new = sntp_config(&|n| view.get(n), view.static_servers());
+                cfg_tx.send_modify(|c| {
+                    let dhcp = std::mem::take(&mut c.dhcp_servers);
+                    *c = SntpConfig {
+                        dhcp_servers: dhcp,
+                        ..new
+                    };
+                });
                 crate::zone::apply(
                     &time,
                     &view.get("Hoc.StaticTimeZone").unwrap_or_default(),
@@ -218,7 +267,6 @@ pub async fn serve(
     }
     confd::sd_notify("READY=1\nSTATUS=serving net.dgw.Host");
     log::info!("hostd: serving {}", crate::BUS_NAME);
-    let _keep: Arc<()> = Arc::new(());
     std::future::pending::<()>().await;
     Ok(())
 }
