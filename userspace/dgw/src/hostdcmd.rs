@@ -19,6 +19,12 @@ pub struct HostdArgs {
     /// Install the time zone as a TZif file here (the image: /etc/localtime).
     #[arg(long)]
     localtime: Option<PathBuf>,
+    /// Certificate stores (802.1X client certificate and trusted CAs).
+    #[arg(long, default_value = "/var/lib/dgw/certs")]
+    cert_store: PathBuf,
+    /// Runtime directory for wpa_supplicant's key and certificate files (tmpfs).
+    #[arg(long, default_value = "/run/dgw/dot1x")]
+    dot1x_runtime_dir: PathBuf,
     /// File with the DHCP NTP servers (option 42), written by the DHCP
     /// client's hook (the image: /run/dgw/dhcp/ntp-servers).
     #[arg(long)]
@@ -42,6 +48,8 @@ pub fn run(a: HostdArgs) -> i32 {
         system_clock: a.system_clock,
         localtime: a.localtime,
         dhcp_ntp_file: a.dhcp_ntp_file,
+        cert_store: a.cert_store,
+        dot1x_runtime_dir: a.dot1x_runtime_dir,
     };
     let r: Result<(), String> = rt.block_on(async {
         let b = match a.bus.as_str() {

@@ -25,6 +25,11 @@ pub struct Options {
     /// Where the time zone is installed as a TZif file (the image:
     /// `/etc/localtime`); None leaves the system's zone alone.
     pub localtime: Option<PathBuf>,
+    /// Certificate stores (the 802.1X client certificate and CAs).
+    pub cert_store: PathBuf,
+    /// Runtime directory for the key and certificate files wpa_supplicant
+    /// reads (tmpfs; the image: /run/dgw/dot1x).
+    pub dot1x_runtime_dir: PathBuf,
     /// The file the DHCP client hook writes the DHCP NTP servers (option
     /// 42) to, one per line (the image: `/run/dgw/dhcp/ntp-servers`).
     pub dhcp_ntp_file: Option<PathBuf>,
@@ -82,6 +87,21 @@ impl ConfigView {
     fn get(&self, name: &str) -> Option<String> {
         self.values.get(name).cloned()
     }
+    /// The links with an `Eth.Ieee8021X[Link]` row.
+    fn dot1x_links(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .values
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix("Eth.Ieee8021X[")?
+                    .split_once("].")
+                    .map(|(l, _)| l.to_string())
+            })
+            .collect();
+        v.dedup();
+        v
+    }
+
     /// `Hoc.StaticSntpServers[N].HostName` in priority order.
     fn static_servers(&self) -> Vec<String> {
         let mut rows: Vec<(u32, String)> = self
@@ -177,11 +197,30 @@ pub async fn serve(
             status_tx,
         ));
     }
+    // 802.1X per link.
+    let dot1x = crate::dot1x_iface::Ieee8021x::new(
+        conn.clone(),
+        opts.dot1x_runtime_dir.clone(),
+        opts.cert_store.clone(),
+    );
+    conn.object_server()
+        .at(crate::dot1x_iface::PATH, dot1x.clone())
+        .await?;
+    let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    dot1x
+        .apply(crate::dot1x_iface::link_configs(
+            &|n| view.get(n),
+            &view.dot1x_links(),
+            false,
+        ))
+        .await;
     // SNTP status → Time1 properties, its signal, and confd's status values.
     {
         let conn = conn.clone();
         let cfg = cfg.clone();
         let time = time.clone();
+        let dot1x = dot1x.clone();
+        let synced = synced.clone();
         tokio::spawn(async move {
             let mut last = (false, String::new());
             while status_rx.changed().await.is_ok() {
@@ -200,6 +239,18 @@ pub async fn serve(
                 }
                 let now = (st.synchronised, source.clone());
                 if now != last {
+                    if now.0 != last.0 {
+                        // 802.1X with TrustedAndValid waits for the clock.
+                        synced.store(st.synchronised, std::sync::atomic::Ordering::SeqCst);
+                        if let Ok(view) = ConfigView::load(&cfg).await {
+                            let c = crate::dot1x_iface::link_configs(
+                                &|n| view.get(n),
+                                &view.dot1x_links(),
+                                st.synchronised,
+                            );
+                            dot1x.apply(c).await;
+                        }
+                    }
                     last = now;
                     let yes = if st.synchronised { "Yes" } else { "No" };
                     if let Err(e) = cfg
@@ -228,15 +279,34 @@ pub async fn serve(
         let time = time.clone();
         let localtime = opts.localtime.clone();
         let mut changed = cfg.receive_changed().await?;
+        let dot1x = dot1x.clone();
+        let synced = synced.clone();
         tokio::spawn(async move {
-            while let Some(sig) = changed.next().await {
-                let Ok(args) = sig.args() else { continue };
-                if !args.changes.iter().any(|(n, ..)| n.starts_with("Hoc.")) {
+            // Certificates live outside the parameters: re-applying every
+            // minute catches an imported or expired one (cheap when nothing
+            // changed).
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                let relevant = tokio::select! {
+                    sig = changed.next() => {
+                        let Some(sig) = sig else { break };
+                        let Ok(args) = sig.args() else { continue };
+                        args.changes.iter().any(|(n, ..)| n.starts_with("Hoc.") || n.starts_with("Eth.") || n.starts_with("Cert."))
+                    }
+                    _ = tick.tick() => true,
+                };
+                if !relevant {
                     continue;
                 }
                 let Ok(view) = ConfigView::load(&cfg2).await else {
                     continue;
                 };
+                let c = crate::dot1x_iface::link_configs(
+                    &|n| view.get(n),
+                    &view.dot1x_links(),
+                    synced.load(std::sync::atomic::Ordering::SeqCst),
+                );
+                dot1x.apply(c).await;
                 let new = sntp_config(&|n| view.get(n), view.static_servers());
                 cfg_tx.send_modify(|c| {
                     let dhcp = std::mem::take(&mut c.dhcp_servers);

@@ -9,6 +9,7 @@
 //! | `/net/dgw/Host/Leds` | `net.dgw.Leds1` | LED roles and patterns, the Ready indicator |
 //! | `/net/dgw/Host/Network` | `net.dgw.Network1` | links and addresses from rtnetlink |
 //! | `/net/dgw/Host/Time` | `net.dgw.Time1` | SNTP state, time zone, local time |
+//! | `/net/dgw/Host/Ieee8021x` | `net.dgw.Ieee8021x1` | wired 802.1X status per link |
 //!
 //! The interfaces are documented in `docs/dbus.md` with `busctl` examples.
 //! Each one wraps a library crate (`leds`, `netmon`, ...) that does the work
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod daemon;
+pub mod dot1x_iface;
 pub mod leds_iface;
 pub mod network_iface;
 pub mod time_iface;
