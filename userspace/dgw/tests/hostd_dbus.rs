@@ -307,6 +307,10 @@ fn hostd_time_leds_network_over_dbus() {
         );
         text(&o).contains("\"eth0\" \"NoCertificate\"")
     });
+    wait_for("Eth.Ieee8021XStatus in confd", || {
+        String::from_utf8_lossy(&ctl(&addr, &["get", "Eth.Ieee8021XStatus"]).stdout)
+            .contains("eth0=NoCertificate")
+    });
 
     // Network facts: at least the loopback link.
     let o = busctl(

@@ -105,9 +105,28 @@ impl Ieee8021x {
     fn watch(&self, link: &str, mut rx: tokio::sync::watch::Receiver<dot1x::Status>) {
         let conn = self.conn.clone();
         let link = link.to_string();
+        let links = self.links.clone();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let st = rx.borrow_and_update().clone();
+                // Also for `dgw ctl get Eth.Ieee8021XStatus`.
+                let summary: Vec<String> = links
+                    .lock()
+                    .await
+                    .iter()
+                    .map(|(l, d)| {
+                        if *l == link {
+                            format!("{l}={}", st.name())
+                        } else {
+                            format!("{l}={}", d.current().name())
+                        }
+                    })
+                    .collect();
+                if let Ok(cfg) = confd::Config1Proxy::new(&conn).await {
+                    let _ = cfg
+                        .set_status(&[("Eth.Ieee8021XStatus", summary.join(",").as_str())])
+                        .await;
+                }
                 if let Ok(iface) = conn.object_server().interface::<_, Ieee8021x>(PATH).await {
                     let detail = st.reason().unwrap_or_default().to_string();
                     let _ = Ieee8021x::status_changed(

@@ -383,6 +383,8 @@ pub static PARAMS: &[Param] = &[
     // --- Eth: 802.1X
     p!("Eth", "Eap.CertificateValidation", Kind::Enum { values: &["NoValidation", "TrustedAndValid"], refused: &[] }, "TrustedAndValid", ReadWrite, Live,
        "802.1X: NoValidation, or TrustedAndValid (attempted once the clock is synchronised, with the valid host certificate that expires last)."),
+    p!("Eth", "Ieee8021XStatus", Kind::Text { max_len: 1024, check: None, what: "link=state pairs" }, "", ReadOnly, Live,
+       "802.1X state of each configured link, e.g. eth0=Authenticated (status)."),
     p!("Eth", "Ieee8021XVersion", Kind::Enum { values: &["2001", "2004"], refused: &[] }, "2001", ReadWrite, Live,
        "EAPOL version sent."),
 ];
