@@ -1,8 +1,8 @@
 //! This parser against the configuration layer's syntax checker
 //! (`params::check::posix_tz`), which guards `Hoc.StaticTimeZone` before
-//! this crate ever sees a value. Every string the checker accepts must
-//! parse here, except for the classes below where the checker is too
-//! lenient (reported to its owners; this crate refuses them on purpose):
+//! this crate ever sees a value. The checker now calls this crate, so the
+//! two must agree exactly; the classes below were the checker's former
+//! leniencies, kept as regression cases:
 //!
 //! 1. standard or daylight offset hours 25-167: the checker applies the
 //!    RFC 8536 rule-time limit (167) to UTC offsets too; POSIX stops at
@@ -90,7 +90,9 @@ fn accepts_whatever_the_checker_accepts() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(both > 1000 && lenient > 100, "{both} {lenient}");
+    // The checker now delegates to this crate, so the two agree exactly:
+    // no leniency is left.
+    assert!(both > 1000 && lenient == 0, "{both} {lenient}");
 }
 
 #[test]
@@ -111,6 +113,10 @@ fn checker_leniencies_examples() {
     ] {
         let ours = TimeZone::parse(s).expect_err(s);
         assert!(known_checker_leniency(&ours.kind), "{s}: {ours}");
-        println!("{s:?}: checker {:?}; tz: {ours}", params::check::posix_tz(s));
+        // The checker (which now uses this crate) refuses them too.
+        assert!(
+            params::check::posix_tz(s).is_err(),
+            "the checker still accepts {s:?}"
+        );
     }
 }
