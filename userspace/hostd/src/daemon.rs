@@ -151,8 +151,10 @@ pub async fn serve(
         .await?;
 
     // Network facts.
+    let mut came_up = None;
     match NetworkFacts::start(conn.clone()).await {
         Ok(n) => {
+            came_up = n.subscribe_up();
             conn.object_server().at(network_iface::PATH, n).await?;
         }
         Err(e) => log::warn!("network facts unavailable: {e}"),
@@ -214,6 +216,26 @@ pub async fn serve(
             false,
         ))
         .await;
+    // A cable plugged back: authenticate that link again.
+    if let Some(mut rx) = came_up {
+        let dot1x = dot1x.clone();
+        let cfg = cfg.clone();
+        let synced = synced.clone();
+        tokio::spawn(async move {
+            while let Ok(link) = rx.recv().await {
+                if dot1x.restart_link(&link).await {
+                    if let Ok(view) = ConfigView::load(&cfg).await {
+                        let c = crate::dot1x_iface::link_configs(
+                            &|n| view.get(n),
+                            &view.dot1x_links(),
+                            synced.load(std::sync::atomic::Ordering::SeqCst),
+                        );
+                        dot1x.apply(c).await;
+                    }
+                }
+            }
+        });
+    }
     // SNTP status → Time1 properties, its signal, and confd's status values.
     {
         let conn = conn.clone();

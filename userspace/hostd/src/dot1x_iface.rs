@@ -101,6 +101,23 @@ impl Ieee8021x {
         }
     }
 
+    /// Starts a fresh authentication on `link` (a cable was plugged back):
+    /// wpa_supplicant's wired driver does not notice carrier changes, and
+    /// many authenticators do not start EAP by themselves, so the old
+    /// controller is stopped and the next [`Ieee8021x::apply`] makes a new
+    /// one. Returns whether the link was configured.
+    pub async fn restart_link(&self, link: &str) -> bool {
+        let old = self.links.lock().await.remove(link);
+        match old {
+            Some(d) => {
+                log::info!("802.1X on {link}: link came up, authenticating again");
+                let _ = d.stop().await;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Forwards a link's status changes as `StatusChanged` signals.
     fn watch(&self, link: &str, mut rx: tokio::sync::watch::Receiver<dot1x::Status>) {
         let conn = self.conn.clone();

@@ -27,6 +27,9 @@ fn entry(l: &Link) -> LinkEntry {
 #[derive(Clone, Default)]
 pub struct NetworkFacts {
     links: Arc<Mutex<BTreeMap<u32, Link>>>,
+    /// Names of links that just came up (a cable plugged back), for other
+    /// parts of hostd (802.1X re-authenticates then).
+    came_up: Option<tokio::sync::broadcast::Sender<String>>,
 }
 
 impl NetworkFacts {
@@ -36,7 +39,11 @@ impl NetworkFacts {
         let sub = Network::events()
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let facts = NetworkFacts::default();
+        let (tx, _) = tokio::sync::broadcast::channel(16);
+        let facts = NetworkFacts {
+            came_up: Some(tx.clone()),
+            ..NetworkFacts::default()
+        };
         {
             let mut m = facts.links.lock().unwrap_or_else(|p| p.into_inner());
             for l in sub.initial {
@@ -54,10 +61,12 @@ impl NetworkFacts {
                             m.remove(&l.index);
                             Some(l)
                         }
-                        NetEvent::LinkAdded(l)
-                        | NetEvent::LinkUp(l)
-                        | NetEvent::LinkDown(l)
-                        | NetEvent::LinkChanged(l) => {
+                        NetEvent::LinkUp(l) => {
+                            let _ = tx.send(l.name.clone());
+                            m.insert(l.index, l.clone());
+                            Some(l)
+                        }
+                        NetEvent::LinkAdded(l) | NetEvent::LinkDown(l) | NetEvent::LinkChanged(l) => {
                             m.insert(l.index, l.clone());
                             Some(l)
                         }
@@ -81,6 +90,13 @@ impl NetworkFacts {
             }
         });
         Ok(facts)
+    }
+}
+
+impl NetworkFacts {
+    /// Subscribes to "link came up" events.
+    pub fn subscribe_up(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.came_up.as_ref().map(|t| t.subscribe())
     }
 }
 
