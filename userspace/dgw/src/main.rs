@@ -6,6 +6,7 @@ mod cert;
 mod ctl;
 mod hostdcmd;
 mod ledcmd;
+mod timecmd;
 mod tls;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Confd(ctl::ConfdArgs),
     /// Host services on D-Bus: time and time zone, LEDs, 802.1X, network facts.
     Hostd(hostdcmd::HostdArgs),
+    /// One SNTP synchronisation (diagnostics).
+    Time(timecmd::TimeArgs),
     /// Drive the LED class directly (diagnostics).
     Leds(ledcmd::LedsArgs),
     /// Print shell completions for bash, zsh, fish, ...
@@ -48,6 +51,7 @@ fn main() {
         Command::Cert(a) => cert::run(a),
         Command::Leds(a) => ledcmd::run(a),
         Command::Hostd(a) => hostdcmd::run(a),
+        Command::Time(a) => timecmd::run(a),
         Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "dgw", &mut std::io::stdout());
