@@ -457,7 +457,14 @@ impl Txn {
         match &t {
             Target::Scalar(p) => {
                 let v = validate(&p.kind, value).map_err(|m| err(t.name(), m))?;
-                self.work.scalars.insert(p.full_name(), v);
+                // Only values that differ from the default are kept, so two
+                // configurations that mean the same compare equal (and an
+                // export, which lists differences, gives them back exactly).
+                if v == p.default {
+                    self.work.scalars.remove(&p.full_name());
+                } else {
+                    self.work.scalars.insert(p.full_name(), v);
+                }
             }
             Target::Cell { table, key, column } => {
                 let v = validate(&column.kind, value).map_err(|m| err(t.name(), m))?;
@@ -701,6 +708,14 @@ mod tests {
             c.get("SipEp.TransportConfig[DEFAULT].SecurePort").unwrap(),
             "5062"
         );
+    }
+
+    #[test]
+    fn setting_the_default_is_the_same_configuration() {
+        let mut c = Config::factory();
+        c.set_many(&[("Web.ServerPort".into(), "8080".into())]).unwrap();
+        c.set_many(&[("Web.ServerPort".into(), "80".into())]).unwrap();
+        assert_eq!(c, Config::factory(), "found by the config_script fuzzer");
     }
 
     #[test]

@@ -261,7 +261,9 @@ pub fn from_json(v: Value) -> Result<(Config, Vec<String>), StoreError> {
             match resolve(name) {
                 Ok(Target::Scalar(p)) if p.access != Access::ReadOnly => match validate(&p.kind, val) {
                     Ok(c) => {
-                        cfg.scalars.insert(p.full_name(), c);
+                        if c != p.default {
+                            cfg.scalars.insert(p.full_name(), c);
+                        }
                     }
                     Err(e) => warnings.push(format!(
                         "{name}: stored value no longer valid ({e}); using the default"
