@@ -22,7 +22,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{can_run, openssl_pki, policy, scratch, start_bus, start_confd, text, wait_ready, Kill, DGW};
+use common::{
+    can_run, chrony, confd_and_hostd_policy, openssl_pki, scratch, start_bus, start_confd, start_hostd, text,
+    Kill, DGW,
+};
 
 /// The authenticator's end of the veth pair (in its namespace).
 const AUTH_IF: &str = "dgwa";
@@ -102,34 +105,6 @@ fn cert(store: &Path, args: &[&str]) {
         .output()
         .unwrap();
     assert!(o.status.success(), "dgw cert {args:?}: {}", text(&o));
-}
-
-/// A chrony server on loopback (as in hostd_dbus.rs); returns it and its port.
-fn chrony(dir: &Path) -> (Kill, u16) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let conf = dir.join("chrony.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\n\
-             pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
-    let k = Kill(
-        Command::new("chronyd")
-            .args(["-d", "-x", "-u", "root", "-f", conf.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chronyd"),
-    );
-    (k, port)
 }
 
 /// What a hostapd instance presents and trusts.
@@ -476,10 +451,7 @@ fn hostd_drives_wpa_supplicant_for_wired_8021x() {
     // One private bus for confd, hostd and wpa_supplicant, with the three
     // policies: confd's file without its closing tag, wpa_supplicant's,
     // then the body of hostd's.
-    let host = policy("../hostd/dbus/net.dgw.Host.conf");
-    let host_body = host.split_once("<busconfig>").unwrap().1;
-    let all =
-        policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "") + WPA_POLICY + host_body;
+    let all = confd_and_hostd_policy(WPA_POLICY);
     let (_bus, addr) = start_bus(&dir, &all);
     let _confd = start_confd(&dir, &addr, &[]);
     let (_chrony, port) = chrony(&dir);
@@ -507,22 +479,12 @@ fn hostd_drives_wpa_supplicant_for_wired_8021x() {
         ],
     );
 
-    let notify = dir.join("hostd-notify");
-    let sock = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let _hostd = Kill(
-        Command::new(DGW)
-            .args(["hostd", "--bus", &addr])
-            .args(["--leds-root", dir.join("leds").to_str().unwrap()])
-            .args(["--cert-store", store.to_str().unwrap()])
-            .args(["--dot1x-runtime-dir", dir.join("dot1x").to_str().unwrap()])
-            .env("NOTIFY_SOCKET", &notify)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let _hostd = start_hostd(
+        &dir,
+        &addr,
+        &store,
+        &["--leds-root", dir.join("leds").to_str().unwrap()],
     );
-    wait_ready(&sock);
 
     // (1) TrustedAndValid: nothing before the clock is synchronised...
     wait_status(&addr, &lab, "WaitingForTimeSync", AUTH_TIMEOUT, |s, _| {

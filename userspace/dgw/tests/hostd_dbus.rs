@@ -5,12 +5,12 @@
 
 mod common;
 
-use std::os::unix::net::UnixDatagram;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{can_run, policy, scratch, start_bus, start_confd, text, wait_ready, Kill, DGW};
+use common::{
+    can_run, chrony, confd_and_hostd_policy, scratch, start_bus, start_confd, start_hostd, text, DGW,
+};
 
 fn ctl(addr: &str, args: &[&str]) -> Output {
     Command::new(DGW)
@@ -42,32 +42,6 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn chrony(dir: &Path) -> (Kill, u16) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let conf = dir.join("chrony.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\npidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
-    let k = Kill(
-        Command::new("chronyd")
-            .args(["-d", "-x", "-u", "root", "-f", conf.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chronyd (Debian package chrony)"),
-    );
-    (k, port)
-}
-
 #[test]
 fn hostd_time_leds_network_over_dbus() {
     if !can_run() {
@@ -76,9 +50,7 @@ fn hostd_time_leds_network_over_dbus() {
     let dir = scratch("hostd");
     // One bus, both services' policies: confd's file without its closing
     // tag, then the body of hostd's.
-    let host = policy("../hostd/dbus/net.dgw.Host.conf");
-    let host_body = host.split_once("<busconfig>").unwrap().1;
-    let both = policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "") + host_body;
+    let both = confd_and_hostd_policy("");
     let (_bus, addr) = start_bus(&dir, &both);
     let _confd = start_confd(&dir, &addr, &[]);
     let (_chrony, port) = chrony(&dir);
@@ -98,33 +70,18 @@ fn hostd_time_leds_network_over_dbus() {
     );
     assert!(o.status.success(), "{}", text(&o));
 
-    let notify = dir.join("hostd-notify");
-    let sock = UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let localtime = dir.join("localtime");
-    let _hostd = Kill(
-        Command::new(DGW)
-            .args([
-                "hostd",
-                "--bus",
-                &addr,
-                "--leds-root",
-                leds_root.to_str().unwrap(),
-            ])
-            .args(["--localtime", localtime.to_str().unwrap()])
-            .args([
-                "--cert-store",
-                dir.join("certs").to_str().unwrap(),
-                "--dot1x-runtime-dir",
-                dir.join("dot1x").to_str().unwrap(),
-            ])
-            .env("NOTIFY_SOCKET", &notify)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let _hostd = start_hostd(
+        &dir,
+        &addr,
+        &dir.join("certs"),
+        &[
+            "--leds-root",
+            leds_root.to_str().unwrap(),
+            "--localtime",
+            localtime.to_str().unwrap(),
+        ],
     );
-    wait_ready(&sock);
 
     // SNTP: synchronised from chrony, visible in confd (the TLS gate) and on D-Bus.
     wait_for("Hoc.ClockSynchronized=Yes", || {
@@ -373,11 +330,7 @@ fn hostd_takes_sntp_servers_from_dhcp() {
         return;
     }
     let dir = scratch("hostd-dhcp");
-    let both = policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "")
-        + policy("../hostd/dbus/net.dgw.Host.conf")
-            .split_once("<busconfig>")
-            .unwrap()
-            .1;
+    let both = confd_and_hostd_policy("");
     let (_bus, addr) = start_bus(&dir, &both);
     let _confd = start_confd(&dir, &addr, &[]);
     let (_chrony, port) = chrony(&dir);
@@ -386,26 +339,17 @@ fn hostd_takes_sntp_servers_from_dhcp() {
     let dhcp = dir.join("ntp-servers");
     // As dhclient's $new_ntp_servers: space separated; junk is skipped.
     std::fs::write(&dhcp, format!("not-a-host:99999 127.0.0.1:{port}\n")).unwrap();
-    let notify = dir.join("hostd-notify");
-    let sock = UnixDatagram::bind(&notify).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let _hostd = Kill(
-        Command::new(DGW)
-            .args(["hostd", "--bus", &addr, "--leds-root", dir.to_str().unwrap()])
-            .args(["--dhcp-ntp-file", dhcp.to_str().unwrap()])
-            .args([
-                "--cert-store",
-                dir.join("certs").to_str().unwrap(),
-                "--dot1x-runtime-dir",
-                dir.join("dot1x").to_str().unwrap(),
-            ])
-            .env("NOTIFY_SOCKET", &notify)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let _hostd = start_hostd(
+        &dir,
+        &addr,
+        &dir.join("certs"),
+        &[
+            "--leds-root",
+            dir.to_str().unwrap(),
+            "--dhcp-ntp-file",
+            dhcp.to_str().unwrap(),
+        ],
     );
-    wait_ready(&sock);
     wait_for("synchronised from the DHCP server", || {
         String::from_utf8_lossy(&ctl(&addr, &["get", "Hoc.SntpCurrentSource"]).stdout)
             .contains(&format!("127.0.0.1:{port}"))

@@ -257,3 +257,64 @@ pub fn wait_ready(sock: &UnixDatagram) {
 pub fn policy(rel: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
 }
+
+/// One bus policy holding confd's rules, `extra` (more `<policy>` blocks),
+/// and hostd's rules: confd's file without its closing tag, then the body
+/// of hostd's.
+pub fn confd_and_hostd_policy(extra: &str) -> String {
+    let host = policy("../hostd/dbus/net.dgw.Host.conf");
+    let host_body = host.split_once("<busconfig>").expect("a busconfig file").1;
+    policy("../confd/dbus/net.dgw.Config.conf").replace("</busconfig>", "") + extra + host_body
+}
+
+/// A chrony NTP server on a free loopback port (not touching the system
+/// clock); returns it and its port.
+pub fn chrony(dir: &Path) -> (Kill, u16) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.join("chrony.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\n\
+             pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let k = Kill(
+        Command::new("chronyd")
+            .args(["-d", "-x", "-u", "root", "-f", conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chronyd (Debian package chrony)"),
+    );
+    (k, port)
+}
+
+/// `dgw hostd` on `addr` with its certificates in `cert_store` and its
+/// 802.1X files under `dir`, plus `extra` options; waits for READY=1.
+pub fn start_hostd(dir: &Path, addr: &str, cert_store: &Path, extra: &[&str]) -> Kill {
+    let notify = dir.join("hostd-notify");
+    let _ = std::fs::remove_file(&notify);
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let k = Kill(
+        Command::new(DGW)
+            .args(["hostd", "--bus", addr])
+            .args(["--cert-store", cert_store.to_str().unwrap()])
+            .args(["--dot1x-runtime-dir", dir.join("dot1x").to_str().unwrap()])
+            .args(extra)
+            .env("NOTIFY_SOCKET", &notify)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&sock);
+    k
+}
