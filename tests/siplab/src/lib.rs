@@ -1,0 +1,1 @@
+//! dgw SIP test lab: Kamailio, baresip and SIPp started on loopback by tests.
