@@ -6,6 +6,8 @@ mod cert;
 mod ctl;
 mod hostdcmd;
 mod ledcmd;
+mod logger;
+mod sipdcmd;
 mod timecmd;
 mod tls;
 
@@ -32,6 +34,8 @@ enum Command {
     Confd(ctl::ConfdArgs),
     /// Host services on D-Bus: time and time zone, LEDs, 802.1X, network facts.
     Hostd(hostdcmd::HostdArgs),
+    /// The SIP service (SipEp): registrations and calls over UDP, TCP or TLS.
+    Sipd(sipdcmd::SipdArgs),
     /// One SNTP synchronisation (diagnostics).
     Time(timecmd::TimeArgs),
     /// Drive the LED class directly (diagnostics).
@@ -50,7 +54,11 @@ fn main() {
         Command::Ctl(a) => ctl::run_ctl(a),
         Command::Cert(a) => cert::run(a),
         Command::Leds(a) => ledcmd::run(a),
-        Command::Hostd(a) => hostdcmd::run(a),
+        Command::Hostd(a) => {
+            logger::init();
+            hostdcmd::run(a)
+        }
+        Command::Sipd(a) => sipdcmd::run(a),
         Command::Time(a) => timecmd::run(a),
         Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {

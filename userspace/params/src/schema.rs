@@ -234,6 +234,12 @@ const ANY_TEXT: Kind = Kind::Text {
     check: None,
     what: "text",
 };
+/// Status tables rendered as text (read-only, written by the services).
+const STATUS_TEXT: Kind = Kind::Text {
+    max_len: 8192,
+    check: None,
+    what: "status text",
+};
 const SECRET_TEXT: Kind = Kind::Text {
     max_len: 128,
     check: None,
@@ -295,6 +301,12 @@ pub static PARAMS: &[Param] = &[
        "Home-domain proxy (host[:port])."),
     p!("SipEp", "DefaultRegistrationExpiration", Kind::UInt { min: 60, max: 86400 }, "3600", ReadWrite, Live,
        "Registration lifetime asked for, in seconds."),
+    p!("SipEp", "GatewayStatus", STATUS_TEXT, "", ReadOnly, Live,
+       "Gateway=name State=state: Ready, Waiting for time synchronization, Cannot start, port already in use, Invalid Configuration (why), Restarting (status)."),
+    p!("SipEp", "RegistrationStatus", STATUS_TEXT, "", ReadOnly, Live,
+       "Rows \"User=u Gateway=g State=s\" separated by \"; \"; states Unregistered, Registering, Registered, Refreshing, Unregistering, Unreachable, AuthFailed, Rejected, ConfigError, InvalidResponse (status)."),
+    p!("SipEp", "TlsPersistentConnectionStatus", STATUS_TEXT, "", ReadOnly, Live,
+       "Rows \"Gateway=g LocalPort=p RemoteHost=h:p RemoteHostIpAddr=a State=s\" separated by \"; \"; states Up, Down, WaitingUp, WaitingShutdown (status)."),
     p!("SipEp", "MinSeverity", Kind::Enum { values: &["Disable", "Debug", "Info", "Warning", "Error", "Critical"], refused: &[] }, "Warning", ReadWrite, Live,
        "Lowest severity of SipEp notifications that are logged."),
     // --- Cwmp
