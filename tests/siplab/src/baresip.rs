@@ -145,10 +145,21 @@ impl Baresip {
             write_file(&path, &pem, 0o600)?;
             let _ = writeln!(c, "sip_certificate {}", path.display());
         }
-        let _ = writeln!(c, "call_local_timeout 30\ncall_max_calls 16\nstatmode_default off");
-        let _ = writeln!(c, "rtp_ports {}-{}\nrtcp_mux no\njitter_buffer_delay 1-10", rtp, rtp + RTP_PORTS - 1);
+        let _ = writeln!(
+            c,
+            "call_local_timeout 30\ncall_max_calls 16\nstatmode_default off"
+        );
+        let _ = writeln!(
+            c,
+            "rtp_ports {}-{}\nrtcp_mux no\njitter_buffer_delay 1-10",
+            rtp,
+            rtp + RTP_PORTS - 1
+        );
         let _ = writeln!(c, "audio_player nil\naudio_alert nil");
-        let _ = writeln!(c, "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule srtp.so");
+        let _ = writeln!(
+            c,
+            "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule srtp.so"
+        );
         match &opts.audio {
             Audio::Sine => {
                 // ausine only produces 48 kHz stereo; baresip resamples to the codec.
@@ -159,14 +170,21 @@ impl Baresip {
                 let _ = writeln!(c, "module aufile.so\naudio_source aufile,{}", path.display());
             }
         }
-        let _ = writeln!(c, "module_tmp account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so");
+        let _ = writeln!(
+            c,
+            "module_tmp account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so"
+        );
         let _ = writeln!(c, "ctrl_tcp_listen 127.0.0.1:{ctrl_port}");
         std::fs::write(dir.join("config"), cfg)?;
 
         let aor = format!("sip:{}@{}", opts.user, opts.domain);
         let mut acc = format!("<{aor};transport={}>;auth_pass={}", opts.transport, opts.password);
         let _ = write!(acc, ";outbound=\"{}\";regint={}", opts.outbound, opts.regint);
-        let _ = write!(acc, ";answermode={}", if opts.auto_answer { "auto" } else { "manual" });
+        let _ = write!(
+            acc,
+            ";answermode={}",
+            if opts.auto_answer { "auto" } else { "manual" }
+        );
         match opts.mediaenc {
             MediaEnc::None => {}
             MediaEnc::Srtp => acc.push_str(";mediaenc=srtp"),
@@ -187,7 +205,9 @@ impl Baresip {
             if !proc.running() {
                 return Some(None);
             }
-            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok().map(Some)
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                .ok()
+                .map(Some)
         });
         let ctrl = match ctrl {
             Some(Some(s)) => s,
@@ -196,7 +216,10 @@ impl Baresip {
                 proc.exit_status().unwrap_or_default(),
                 tail(&proc.log(), 40)
             ),
-            None => bail!("baresip ctrl_tcp port not open after 10 s; log:\n{}", tail(&proc.log(), 40)),
+            None => bail!(
+                "baresip ctrl_tcp port not open after 10 s; log:\n{}",
+                tail(&proc.log(), 40)
+            ),
         };
         let events = Arc::new((Mutex::new(Events::default()), Condvar::new()));
         let reader = ctrl.try_clone()?;
@@ -249,7 +272,8 @@ impl Baresip {
         let msg = serde_json::json!({"command": command, "params": params, "token": token}).to_string();
         {
             let mut s = self.ctrl.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-            s.write_all(format!("{}:{msg},", msg.len()).as_bytes()).context("writing to ctrl_tcp")?;
+            s.write_all(format!("{}:{msg},", msg.len()).as_bytes())
+                .context("writing to ctrl_tcp")?;
         }
         let (lock, cv) = &*self.events;
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -267,7 +291,10 @@ impl Baresip {
             if now >= deadline || ev.closed {
                 bail!("no response from baresip to {command} {params}");
             }
-            ev = cv.wait_timeout(ev, deadline - now).map_err(|_| anyhow::anyhow!("poisoned"))?.0;
+            ev = cv
+                .wait_timeout(ev, deadline - now)
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .0;
         }
     }
 
@@ -291,13 +318,19 @@ impl Baresip {
     pub fn wait_registered(&self, timeout: Duration) -> anyhow::Result<()> {
         let found = poll(timeout, || {
             let log = self.log();
-            if log.lines().any(|l| l.contains(" 200 OK (") && l.contains("binding")) {
+            if log
+                .lines()
+                .any(|l| l.contains(" 200 OK (") && l.contains("binding"))
+            {
                 return Some(Ok(()));
             }
             if self.has_event("REGISTER_OK") {
                 return Some(Ok(()));
             }
-            if let Some(l) = log.lines().find(|l| l.contains("reg: ") && l.contains("failed")) {
+            // Failures look like "reg: sip:alice@localhost: 401 Unauthorized (...)" or
+            // "reg: sip:alice@localhost: Register: <errno text>".
+            let prefix = format!("reg: {}: ", self.aor);
+            if let Some(l) = log.lines().find(|l| l.contains(&prefix)) {
                 return Some(Err(anyhow::anyhow!("{}: registration failed: {l}", self.aor)));
             }
             if self.has_event("REGISTER_FAIL") {
@@ -307,12 +340,20 @@ impl Baresip {
         });
         match found {
             Some(r) => r,
-            None => bail!("{} not registered after {timeout:?}; log:\n{}", self.aor, tail(&self.log(), 30)),
+            None => bail!(
+                "{} not registered after {timeout:?}; log:\n{}",
+                self.aor,
+                tail(&self.log(), 30)
+            ),
         }
     }
 
     fn has_event(&self, kind: &str) -> bool {
-        self.events.0.lock().map(|e| e.all.iter().any(|v| v["type"] == kind)).unwrap_or(false)
+        self.events
+            .0
+            .lock()
+            .map(|e| e.all.iter().any(|v| v["type"] == kind))
+            .unwrap_or(false)
     }
 
     /// Waits for (and consumes) the next not yet consumed event of type `kind`, e.g.
@@ -337,7 +378,10 @@ impl Baresip {
                     tail(&self.log(), 30)
                 );
             }
-            ev = cv.wait_timeout(ev, deadline - now).map_err(|_| anyhow::anyhow!("poisoned"))?.0;
+            ev = cv
+                .wait_timeout(ev, deadline - now)
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .0;
         }
     }
 
@@ -407,7 +451,10 @@ fn read_netstrings(mut s: TcpStream, events: Arc<(Mutex<Events>, Condvar)>) {
         };
         buf.extend_from_slice(&chunk[..n]);
         while let Some(colon) = buf.iter().position(|&b| b == b':') {
-            let Some(len) = std::str::from_utf8(&buf[..colon]).ok().and_then(|l| l.parse::<usize>().ok()) else {
+            let Some(len) = std::str::from_utf8(&buf[..colon])
+                .ok()
+                .and_then(|l| l.parse::<usize>().ok())
+            else {
                 // Not a netstring: drop the garbage so the stream can resynchronise.
                 buf.clear();
                 break;

@@ -135,7 +135,10 @@ impl Kamailio {
         let ctl = dir.join("ctl.sock");
         // sun_path is 108 bytes: a longer path would make the ctl module fail at start.
         if ctl.as_os_str().len() > 100 {
-            bail!("{}: path too long for a unix socket, use a shorter directory", ctl.display());
+            bail!(
+                "{}: path too long for a unix socket, use a shorter directory",
+                ctl.display()
+            );
         }
         let mut k = Kamailio {
             dir: dir.to_path_buf(),
@@ -178,9 +181,15 @@ impl Kamailio {
             }
             Some(false) => {
                 let status = proc.exit_status().unwrap_or_default();
-                bail!("kamailio did not start ({status}); log:\n{}", tail(&proc.log(), 40))
+                bail!(
+                    "kamailio did not start ({status}); log:\n{}",
+                    tail(&proc.log(), 40)
+                )
             }
-            None => bail!("kamailio not ready after {START_TIMEOUT:?}; log:\n{}", tail(&proc.log(), 40)),
+            None => bail!(
+                "kamailio not ready after {START_TIMEOUT:?}; log:\n{}",
+                tail(&proc.log(), 40)
+            ),
         }
     }
 
@@ -318,7 +327,12 @@ fn tls_config(o: &KamailioOptions) -> String {
     let yn = |b: bool| if b { "yes" } else { "no" };
     let mut s = String::new();
     let _ = writeln!(s, "# Written by siplab.\n[server:default]\nmethod = TLSv1.2+");
-    let _ = writeln!(s, "certificate = {}\nprivate_key = {}", o.cert.display(), o.key.display());
+    let _ = writeln!(
+        s,
+        "certificate = {}\nprivate_key = {}",
+        o.cert.display(),
+        o.key.display()
+    );
     let _ = writeln!(s, "verify_certificate = {}", yn(o.require_client_cert));
     let _ = writeln!(s, "require_certificate = {}", yn(o.require_client_cert));
     if let Some(ca) = &o.ca {
@@ -326,7 +340,12 @@ fn tls_config(o: &KamailioOptions) -> String {
     }
     let (cert, key) = o.client_cert.clone().unwrap_or((o.cert.clone(), o.key.clone()));
     let _ = writeln!(s, "\n[client:default]\nmethod = TLSv1.2+");
-    let _ = writeln!(s, "certificate = {}\nprivate_key = {}", cert.display(), key.display());
+    let _ = writeln!(
+        s,
+        "certificate = {}\nprivate_key = {}",
+        cert.display(),
+        key.display()
+    );
     let _ = writeln!(s, "verify_certificate = {}", yn(o.verify_server));
     let _ = writeln!(s, "require_certificate = {}", yn(o.verify_server));
     if let Some(ca) = &o.ca {
@@ -340,7 +359,11 @@ fn config(dir: &Path, o: &KamailioOptions) -> anyhow::Result<String> {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "#!KAMAILIO\n# Written by siplab.");
-    let _ = writeln!(w, "debug={}\nlog_stderror=yes\nchildren=2\ntcp_children=2", o.debug);
+    let _ = writeln!(
+        w,
+        "debug={}\nlog_stderror=yes\nchildren=2\ntcp_children=2",
+        o.debug
+    );
     let _ = writeln!(w, "auto_aliases=no\ndns=no\nrev_dns=no\nuse_dns_cache=no");
     let _ = writeln!(w, "listen=tls:127.0.0.1:{}", o.tls_port);
     if let Some(p) = o.udp_port {
@@ -349,22 +372,63 @@ fn config(dir: &Path, o: &KamailioOptions) -> anyhow::Result<String> {
     if let Some(p) = o.tcp_port {
         let _ = writeln!(w, "listen=tcp:127.0.0.1:{p}");
     }
-    let _ = writeln!(w, "alias=\"{}\"\nalias=\"localhost\"\nalias=\"127.0.0.1\"", cfg_str(&o.domain)?);
+    // Aliases carry ports: an alias without one matches EVERY port of that host, so a UA's
+    // Contact on 127.0.0.1 would count as "myself" and loose_route() would then mistake the
+    // previous hop for a strict router and loop requests back to Kamailio.
+    let mut names = vec!["localhost".to_string()];
+    if o.domain != "localhost" {
+        names.push(cfg_str(&o.domain)?.to_string());
+    }
+    let ports = [Some(o.tls_port), o.udp_port, o.tcp_port, Some(5060), Some(5061)];
+    for name in &names {
+        for port in ports.iter().flatten() {
+            let _ = writeln!(w, "alias={name}:{port}");
+        }
+    }
     // Connections live long (a UA keeps its registration flow open); double-CRLF keep-alives are
     // answered with a CRLF (tcp_crlf_ping); messages without Content-Length are accepted on TCP.
-    let _ = writeln!(w, "enable_tls=yes\ntcp_connection_lifetime=3605\ntcp_crlf_ping=yes");
+    let _ = writeln!(
+        w,
+        "enable_tls=yes\ntcp_connection_lifetime=3605\ntcp_crlf_ping=yes"
+    );
     let _ = writeln!(w, "tcp_accept_no_cl=yes\ntcp_connect_timeout=5");
     let _ = writeln!(w, "mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"");
     for m in [
-        "tls", "ctl", "kex", "sl", "tm", "rr", "pv", "maxfwd", "textops", "siputils", "xlog", "sanity",
-        "usrloc", "registrar", "auth", "htable", "nathelper",
+        "tls",
+        "ctl",
+        "sl",
+        "tm",
+        "kex",
+        "rr",
+        "pv",
+        "maxfwd",
+        "textops",
+        "siputils",
+        "xlog",
+        "sanity",
+        "usrloc",
+        "registrar",
+        "auth",
+        "htable",
+        "nathelper",
     ] {
         let _ = writeln!(w, "loadmodule \"{m}.so\"");
     }
-    let _ = writeln!(w, "modparam(\"tls\", \"config\", \"{}\")", dir.join("tls.cfg").display());
+    let _ = writeln!(
+        w,
+        "modparam(\"tls\", \"config\", \"{}\")",
+        dir.join("tls.cfg").display()
+    );
     let _ = writeln!(w, "modparam(\"tls\", \"connection_timeout\", 3605)");
-    let _ = writeln!(w, "modparam(\"ctl\", \"binrpc\", \"unix:{}\")", dir.join("ctl.sock").display());
+    let _ = writeln!(
+        w,
+        "modparam(\"ctl\", \"binrpc\", \"unix:{}\")",
+        dir.join("ctl.sock").display()
+    );
     let _ = writeln!(w, "modparam(\"usrloc\", \"db_mode\", 0)");
+    // A relay that gets no provisional reply (e.g. the TLS connection to the callee failed
+    // verification) fails after 5 s instead of the default 30 s, within a test's time budget.
+    let _ = writeln!(w, "modparam(\"tm\", \"fr_timer\", 5000)");
     let _ = writeln!(w, "modparam(\"rr\", \"enable_full_lr\", 1)");
     let _ = writeln!(w, "modparam(\"htable\", \"htable\", \"users=>size=6;\")");
     let _ = writeln!(w, "modparam(\"htable\", \"htable\", \"routes=>size=4;\")");
@@ -387,13 +451,21 @@ fn config(dir: &Path, o: &KamailioOptions) -> anyhow::Result<String> {
         ""
     };
     let received = o.reuse == ConnectionReuse::Received;
-    let fix_register = if received { "        fix_nated_register();\n" } else { "" };
+    let fix_register = if received {
+        "        fix_nated_register();\n"
+    } else {
+        ""
+    };
     let contact_alias = if received {
         "    if ((proto == TLS || proto == TCP) && is_present_hf(\"Contact\")) { add_contact_alias(); }\n"
     } else {
         ""
     };
-    let ruri_alias = if received { "            handle_ruri_alias();\n" } else { "" };
+    let ruri_alias = if received {
+        "            handle_ruri_alias();\n"
+    } else {
+        ""
+    };
     let auth_invite = if o.auth_invite {
         r#"    if (is_method("INVITE")) {
         if ($sht(users=>$fU) == $null || !pv_proxy_authenticate("$fd", "$sht(users=>$fU)", "1")

@@ -34,12 +34,18 @@ pub fn available() -> Result<(), String> {
             missing.push(format!("{bin} (package {pkg})"));
         }
     }
-    let kam = ["tls", "ctl", "kex", "sl", "tm", "rr", "pv", "maxfwd", "textops", "siputils", "xlog"];
+    let kam = [
+        "tls", "ctl", "kex", "sl", "tm", "rr", "pv", "maxfwd", "textops", "siputils", "xlog",
+    ];
     let kam2 = ["sanity", "usrloc", "registrar", "auth", "htable", "nathelper"];
     for m in kam.iter().chain(kam2.iter()) {
         let path = Path::new(KAMAILIO_MODULES).join(format!("{m}.so"));
         if !path.exists() {
-            let pkg = if *m == "tls" { "kamailio-tls-modules" } else { "kamailio" };
+            let pkg = if *m == "tls" {
+                "kamailio-tls-modules"
+            } else {
+                "kamailio"
+            };
             missing.push(format!("{} (package {pkg})", path.display()));
         }
     }
@@ -77,7 +83,9 @@ pub fn check_available(test: &str, check: Result<(), String>) -> bool {
             }
             eprintln!("\n{}", "!".repeat(78));
             eprintln!("!!! SKIPPED {test}: SIP test peers not installed: {why}");
-            eprintln!("!!! install with: apt-get install kamailio kamailio-tls-modules baresip-core sip-tester");
+            eprintln!(
+                "!!! install with: apt-get install kamailio kamailio-tls-modules baresip-core sip-tester"
+            );
             eprintln!("{}\n", "!".repeat(78));
             false
         }

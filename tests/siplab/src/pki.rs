@@ -74,7 +74,11 @@ impl Pki {
     /// test wants to trust it after all.
     pub fn cert_signed_by_other_ca(&self, name: &str, sans: &[&str]) -> anyhow::Result<(PathBuf, PathBuf)> {
         let (other, other_key) = new_ca("siplab untrusted CA")?;
-        write_file(&self.dir.join(format!("{name}-other-ca.pem")), other.pem().as_bytes(), 0o644)?;
+        write_file(
+            &self.dir.join(format!("{name}-other-ca.pem")),
+            other.pem().as_bytes(),
+            0o644,
+        )?;
         self.leaf(name, sans, Usage::Server, false, &other, &other_key)
     }
 
@@ -90,9 +94,15 @@ impl Pki {
         let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(sans)?;
         params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = match usage {
-            Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+            Usage::Server => vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
             Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
         };
         if expired {
@@ -113,7 +123,11 @@ fn new_ca(cn: &str) -> anyhow::Result<(Certificate, KeyPair)> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name.push(DnType::CommonName, cn);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
     Ok((cert, key))

@@ -136,7 +136,9 @@ fn group_alive(pgid: i32) -> bool {
 
 /// Reads a file as lossy UTF-8, or an empty string when it does not exist.
 pub(crate) fn read_lossy(path: &Path) -> String {
-    std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// Polls `f` every 50 ms until it returns Some or `timeout` passes.

@@ -208,7 +208,8 @@ impl SippUas {
         let scenario = dir.join("uas.xml");
         std::fs::write(&scenario, UAS_XML)?;
         let mut cmd = base_command(dir, &scenario, tcp);
-        cmd.args(["-p", &port.to_string()]).args(["-m", &calls.to_string()]);
+        cmd.args(["-p", &port.to_string()])
+            .args(["-m", &calls.to_string()]);
         let mut proc = Proc::spawn("sipp-uas", cmd, &dir.join("sipp.log"))?;
         // SIPp binds at once; give it a moment and catch immediate failures (port in use, ...).
         std::thread::sleep(Duration::from_millis(300));

@@ -49,13 +49,20 @@ fn baresip_registers_over_tls_with_md5_digest() {
     require_peers!("baresip_registers_over_tls_with_md5_digest");
     let (dir, pki, k) = lab("reg-md5", |_| {});
     assert!(!k.registered("alice"));
-    let alice = Baresip::start(&dir.join("alice"), &ua(&dir, &pki, &k, "alice", "alice-secret", false)).unwrap();
+    let alice = Baresip::start(
+        &dir.join("alice"),
+        &ua(&dir, &pki, &k, "alice", "alice-secret", false),
+    )
+    .unwrap();
     alice.wait_registered(T).unwrap();
     k.wait_registered("alice", T).unwrap();
     let contacts = k.contacts("alice");
     assert_eq!(contacts.len(), 1, "{contacts:?}");
     assert!(contacts[0].contains(";transport=tls"), "{contacts:?}");
-    assert!(contacts[0].contains(&format!(":{}", alice.tls_port())), "{contacts:?}");
+    assert!(
+        contacts[0].contains(&format!(":{}", alice.tls_port())),
+        "{contacts:?}"
+    );
     // The REGISTER was challenged first: Kamailio logs the challenge.
     assert!(k.log().contains("challenging REGISTER of alice"));
 }
@@ -90,7 +97,9 @@ fn sha256_hex(s: &str) -> String {
 
 /// The value of `name="..."` (or `name=token`) in a WWW-Authenticate header.
 fn auth_param(resp: &str, name: &str) -> Option<String> {
-    let line = resp.lines().find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))?;
+    let line = resp
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))?;
     let start = line.find(&format!("{name}="))? + name.len() + 1;
     let rest = &line[start..];
     Some(match rest.strip_prefix('"') {
@@ -100,7 +109,9 @@ fn auth_param(resp: &str, name: &str) -> Option<String> {
 }
 
 fn register(port: u16, user: &str, cseq: u32, auth: Option<String>) -> String {
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     format!(
         "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{cseq}-{user}\r\n\
          From: <sip:{user}@localhost>;tag=t{user}\r\nTo: <sip:{user}@localhost>\r\nCall-ID: reg-{user}@siplab\r\n\
@@ -125,7 +136,11 @@ fn sha256_digest_register() {
     let kaddr = std::net::SocketAddr::from(([127, 0, 0, 1], udp));
     let resp = udp_transaction(&sock, kaddr, &register(port, "carol", 1, None));
     assert!(resp.starts_with("SIP/2.0 401"), "{resp}");
-    assert_eq!(auth_param(&resp, "algorithm").as_deref(), Some("SHA-256"), "{resp}");
+    assert_eq!(
+        auth_param(&resp, "algorithm").as_deref(),
+        Some("SHA-256"),
+        "{resp}"
+    );
     let digest = |password: &str, cseq: u32, resp: &str| {
         let realm = auth_param(resp, "realm").unwrap();
         let nonce = auth_param(resp, "nonce").unwrap();
@@ -151,8 +166,16 @@ fn sha256_digest_register() {
 /// Returns both UAs for extra checks.
 fn call(name: &str, reuse: ConnectionReuse, bob_has_cert: bool) -> (Kamailio, Baresip, Baresip) {
     let (dir, pki, k) = lab(name, |o| o.reuse = reuse);
-    let alice = Baresip::start(&dir.join("alice"), &ua(&dir, &pki, &k, "alice", "alice-secret", true)).unwrap();
-    let bob = Baresip::start(&dir.join("bob"), &ua(&dir, &pki, &k, "bob", "bob-secret", bob_has_cert)).unwrap();
+    let alice = Baresip::start(
+        &dir.join("alice"),
+        &ua(&dir, &pki, &k, "alice", "alice-secret", true),
+    )
+    .unwrap();
+    let bob = Baresip::start(
+        &dir.join("bob"),
+        &ua(&dir, &pki, &k, "bob", "bob-secret", bob_has_cert),
+    )
+    .unwrap();
     alice.wait_registered(T).unwrap();
     bob.wait_registered(T).unwrap();
     k.wait_registered("bob", T).unwrap();
@@ -170,7 +193,10 @@ fn call(name: &str, reuse: ConnectionReuse, bob_has_cert: bool) -> (Kamailio, Ba
 /// `sipsess connect via TLS <peer> --> <local>`.
 fn invite_local_port(b: &Baresip) -> u16 {
     let log = b.log();
-    let line = log.lines().find(|l| l.contains("sipsess connect via TLS")).expect("no incoming INVITE");
+    let line = log
+        .lines()
+        .find(|l| l.contains("sipsess connect via TLS"))
+        .expect("no incoming INVITE");
     line.rsplit(':').next().unwrap().trim().parse().unwrap()
 }
 
@@ -195,7 +221,11 @@ fn tls_call_reusing_the_registration_connection_received() {
     // bob has no TLS server certificate: the call only works over bob's own connection.
     let (k, _alice, bob) = call("call-rcv", ConnectionReuse::Received, false);
     assert_ne!(invite_local_port(&bob), bob.tls_port());
-    assert!(k.contacts("bob")[0].contains("received=sip:127.0.0.1:"), "{:?}", k.contacts("bob"));
+    assert!(
+        k.contacts("bob")[0].contains("received=sip:127.0.0.1:"),
+        "{:?}",
+        k.contacts("bob")
+    );
 }
 
 #[test]
@@ -308,15 +338,91 @@ fn pki_files() {
     let (good, key) = pki.server_cert("srv", &["localhost", "127.0.0.1"]).unwrap();
     assert!(verify(&good));
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(std::fs::metadata(&pki.ca_key).unwrap().permissions().mode() & 0o777, 0o600);
-    let text = std::process::Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&good).output();
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&pki.ca_key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&good)
+        .output();
     let text = String::from_utf8_lossy(&text.unwrap().stdout).into_owned();
-    assert!(text.contains("DNS:localhost") && text.contains("IP Address:127.0.0.1"), "{text}");
+    assert!(
+        text.contains("DNS:localhost") && text.contains("IP Address:127.0.0.1"),
+        "{text}"
+    );
     let (expired, _) = pki.expired_cert("old", &["localhost"]).unwrap();
     assert!(!verify(&expired));
     let (other, _) = pki.cert_signed_by_other_ca("other", &["localhost"]).unwrap();
     assert!(!verify(&other));
     let (client, _) = pki.client_cert("client").unwrap();
     assert!(verify(&client));
+}
+
+#[test]
+fn verify_server_checks_the_callee_certificate() {
+    require_peers!("verify_server_checks_the_callee_certificate");
+    let (dir, pki, k) = lab("verify-server", |o| o.verify_server = true);
+    let alice = Baresip::start(
+        &dir.join("alice"),
+        &ua(&dir, &pki, &k, "alice", "alice-secret", true),
+    )
+    .unwrap();
+    let mut o = ua(&dir, &pki, &k, "bob", "bob-secret", false);
+    o.cert = Some(
+        pki.cert_signed_by_other_ca("bob", &["localhost", "127.0.0.1"])
+            .unwrap(),
+    );
+    let bob = Baresip::start(&dir.join("bob"), &o).unwrap();
+    alice.wait_registered(T).unwrap();
+    bob.wait_registered(T).unwrap();
+    alice.dial("sip:bob@localhost").unwrap();
+    // Kamailio refuses bob's certificate, so the INVITE never arrives and the call fails.
+    let closed = alice.wait_call_closed(T).unwrap();
+    assert!(bob.wait_incoming(Duration::from_millis(100)).is_err());
+    assert!(
+        !alice.events().iter().any(|e| e["type"] == "CALL_ESTABLISHED"),
+        "{closed}"
+    );
+}
+
+#[test]
+fn mutual_tls_toward_kamailio() {
+    require_peers!("mutual_tls_toward_kamailio");
+    let (dir, pki, k) = lab("mtls", |o| o.require_client_cert = true);
+    let without = Baresip::start(
+        &dir.join("alice"),
+        &ua(&dir, &pki, &k, "alice", "alice-secret", false),
+    )
+    .unwrap();
+    // baresip presents its sip_certificate as TLS client certificate too.
+    let mut o = ua(&dir, &pki, &k, "bob", "bob-secret", false);
+    o.cert = Some(pki.client_cert("bob").unwrap());
+    let with = Baresip::start(&dir.join("bob"), &o).unwrap();
+    with.wait_registered(T).unwrap();
+    assert!(k.registered("bob"));
+    assert!(without.wait_registered(Duration::from_secs(2)).is_err());
+    assert!(!k.registered("alice"));
+}
+
+/// Pins a limitation: baresip 1.0 registers to a server whose certificate it cannot verify, so
+/// it cannot stand in for a client that must reject a bad server certificate.
+#[test]
+fn baresip_does_not_verify_the_server_certificate() {
+    require_peers!("baresip_does_not_verify_the_server_certificate");
+    let dir = siplab::scratch_dir("no-verify").unwrap();
+    let pki = Pki::new(&dir.join("pki")).unwrap();
+    let (cert, key) = pki.cert_signed_by_other_ca("kamailio", &["example.org"]).unwrap();
+    let k = Kamailio::start(
+        &dir.join("kamailio"),
+        &KamailioOptions::new(siplab::free_port(), &cert, &key).user("alice", "pw"),
+    )
+    .unwrap();
+    let alice = Baresip::start(&dir.join("alice"), &ua(&dir, &pki, &k, "alice", "pw", false)).unwrap();
+    alice.wait_registered(T).unwrap();
+    assert!(k.registered("alice"));
 }

@@ -1,0 +1,218 @@
+//! sipd against Kamailio over TLS: registration with MD5 and SHA-256
+//! digest, refresh, wrong password, registrar restart, the certificate
+//! validation levels, and shutdown unregistering.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use pki::ValidationLevel;
+use sipd::status::ids;
+use sipd::{ConnectionState, RegistrationState};
+use siplab::Algo;
+
+async fn register_with(algo: Algo, name: &str) {
+    if !peers(name) {
+        return;
+    }
+    let dir = siplab::scratch_dir(name).unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let kam = kamailio(&dir, &pki, |o| {
+        o.algorithm = algo;
+        o.users.push(("alice".into(), "wonder land".into()));
+    });
+    let cfg = tls_config(
+        &format!("localhost:{}", kam.tls_addr().port()),
+        siplab::free_port(),
+        &[("alice", "wonder land")],
+        // 60 s asked: a refresh comes half-way, after 30 s.
+        "SipEp.DefaultRegistrationExpiration=60\n",
+    );
+    let sipd = start(cfg, tls_options(&pki, ValidationLevel::HostName, false)).await;
+    let notes = Notes::watch(sipd.status());
+    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || kam.log()).await;
+    assert!(kam.registered("alice"), "Kamailio has no binding for alice");
+    let conns = sipd.status().connections();
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    assert_eq!(conns[0].state, ConnectionState::Up);
+    assert!(conns[0].data_path.contains("TLS"), "{conns:?}");
+    let contacts = kam.contacts("alice");
+    assert!(
+        contacts.iter().any(|c| c.contains("transport=tls")),
+        "Contact carries transport=tls: {contacts:?}"
+    );
+    if algo == Algo::Sha256 {
+        assert!(kam.log().contains("SHA-256") || std::fs::read_to_string(kam.config_path()).unwrap().contains("SHA-256"));
+    }
+    // The refresh: Refreshing, then Registered again, on the same connection.
+    let mut rx = sipd.status().subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    let mut saw_refresh = false;
+    while !saw_refresh {
+        let ev = tokio::time::timeout_at(deadline, rx.recv()).await;
+        assert!(ev.is_ok(), "no refresh within 45 s: {}", notes.all());
+        saw_refresh = sipd.status().registration("alice") == Some(RegistrationState::Refreshing);
+    }
+    wait_status(sipd.status(), 10, "alice registered again", registered("alice"), || kam.log()).await;
+    assert_eq!(notes.with_id(ids::CONNECTION_READY).len(), 1, "one connection: {}", notes.all());
+    let ready = &notes.with_id(ids::CONNECTION_READY)[0];
+    assert!(ready.starts_with("303 TLS connection with remote host localhost:"), "{ready}");
+    assert!(ready.contains("is now ready to be used for SIP gateway default"), "{ready}");
+    assert!(!notes.with_id(ids::SERVER_REACHABLE).is_empty());
+    // Shutdown unregisters.
+    sipd.shutdown(Duration::from_secs(5)).await;
+    assert!(!kam.registered("alice"), "binding left after shutdown: {:?}", kam.contacts("alice"));
+    assert!(
+        notes.with_id(ids::UNREGISTERED).len() == 1,
+        "unregistration notified: {}",
+        notes.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_md5_refresh_unregister() {
+    register_with(Algo::Md5, "sipd-reg-md5").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_sha256_refresh_unregister() {
+    register_with(Algo::Sha256, "sipd-reg-sha256").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_auth_failed() {
+    if !peers("sipd-wrong-password") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-wrong-pw").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let kam = kamailio(&dir, &pki, |o| {
+        o.algorithm = Algo::Sha256;
+        o.users.push(("bob".into(), "right".into()));
+    });
+    let cfg = tls_config(
+        &format!("localhost:{}", kam.tls_addr().port()),
+        siplab::free_port(),
+        &[("bob", "wrong")],
+        "",
+    );
+    let sipd = start(cfg, tls_options(&pki, ValidationLevel::HostName, false)).await;
+    let notes = Notes::watch(sipd.status());
+    wait_status(
+        sipd.status(),
+        20,
+        "AuthFailed",
+        |s| s.registration("bob") == Some(RegistrationState::AuthFailed),
+        || kam.log(),
+    )
+    .await;
+    assert!(!kam.registered("bob"));
+    let failed = notes.with_id(ids::REGISTRATION_FAILED);
+    assert!(failed.iter().any(|n| n.contains("AuthFailed")), "{}", notes.all());
+    // The password never reaches the log or the notifications.
+    assert!(!notes.all().contains("wrong"), "{}", notes.all());
+    let params = sipd.status().as_params();
+    assert!(
+        params.iter().any(|(k, v)| k == "SipEp.RegistrationStatus" && v.contains("User=bob Gateway=default State=AuthFailed")),
+        "{params:?}"
+    );
+    sipd.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrar_restart_reconnects_and_reregisters() {
+    if !peers("sipd-restart") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-restart").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let mut kam = kamailio(&dir, &pki, |o| o.users.push(("carol".into(), "pw-carol".into())));
+    let cfg = tls_config(
+        &format!("localhost:{}", kam.tls_addr().port()),
+        siplab::free_port(),
+        &[("carol", "pw-carol")],
+        "",
+    );
+    let sipd = start(cfg, tls_options(&pki, ValidationLevel::HostName, false)).await;
+    let notes = Notes::watch(sipd.status());
+    wait_status(sipd.status(), 20, "carol registered", registered("carol"), || kam.log()).await;
+    let first_port = sipd.status().connections()[0].local_port;
+    tokio::task::block_in_place(|| kam.restart()).expect("restart");
+    // The restarted registrar lost the binding (memory only): sipd must
+    // notice the closed connection, reconnect and register again.
+    assert!(!kam.registered("carol"));
+    wait_status(
+        sipd.status(),
+        30,
+        "carol registered again with the new registrar",
+        |s| s.registration("carol") == Some(RegistrationState::Registered) && kam.registered("carol"),
+        || format!("{}\n{}", notes.all(), kam.log()),
+    )
+    .await;
+    assert_eq!(notes.with_id(ids::CONNECTION_READY).len(), 2, "{}", notes.all());
+    assert!(!notes.with_id(ids::CONNECTION_CLOSED).is_empty(), "{}", notes.all());
+    // The persistent connection keeps its configured local port.
+    assert_eq!(sipd.status().connections()[0].local_port, first_port);
+    sipd.shutdown(Duration::from_secs(3)).await;
+}
+
+/// What each validation level must do with each certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_levels_against_good_and_bad_certificates() {
+    if !peers("sipd-validation") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-validation").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let sans = ["localhost", "127.0.0.1"];
+    let certs = [
+        ("good", pki.server_cert("good", &sans).unwrap()),
+        ("wrong-name", pki.server_cert("wrong-name", &["other.example.net"]).unwrap()),
+        ("untrusted", pki.cert_signed_by_other_ca("untrusted", &sans).unwrap()),
+        ("expired", pki.expired_cert("expired", &sans).unwrap()),
+    ];
+    let mut kams = Vec::new();
+    for (name, (cert, key)) in &certs {
+        let o = siplab::KamailioOptions::new(siplab::free_port(), cert, key).user("nobody", "x");
+        let k = tokio::task::block_in_place(|| siplab::Kamailio::start(&dir.join(format!("k-{name}")), &o))
+            .expect("kamailio");
+        kams.push((*name, k));
+    }
+    use ValidationLevel::*;
+    // (level, [good, wrong name, untrusted, expired]) → accepted?
+    let expect = [
+        (NoValidation, [true, true, true, true]),
+        (TrustedCertificate, [true, true, false, false]),
+        (DnsSrvResponse, [true, false, false, false]),
+        (HostName, [true, false, false, false]),
+    ];
+    let mut failures = Vec::new();
+    for (level, accepted) in expect {
+        let opts = tls_options(&pki, level, false);
+        for ((name, kam), want) in kams.iter().zip(accepted) {
+            let cfg = tls_config(&format!("localhost:{}", kam.tls_addr().port()), siplab::free_port(), &[], "");
+            let sipd = start(cfg, opts.clone()).await;
+            let notes = Notes::watch(sipd.status());
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            let outcome = loop {
+                let c = sipd.status().connections();
+                if c.iter().any(|r| r.state == ConnectionState::Up) {
+                    break Some(true);
+                }
+                if !notes.with_id(ids::CERTIFICATE_REFUSED).is_empty() {
+                    break Some(false);
+                }
+                if tokio::time::Instant::now() > deadline {
+                    break None;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            if outcome != Some(want) {
+                failures.push(format!("{level:?} with the {name} certificate: got {outcome:?}, want {want}: {}", notes.all()));
+            }
+            sipd.shutdown(Duration::from_millis(200)).await;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
