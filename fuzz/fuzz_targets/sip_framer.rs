@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         0 => MAX_MESSAGE,
         1 => 64,
         2 => 300,
-        _ => 1 + usize::from(*limit),
+        _ => 4 + usize::from(*limit),
     };
     let mut framer = Framer::new(max);
     let mut state = u32::from(*seed) | 1;

@@ -393,11 +393,12 @@ fn config(dir: &Path, o: &KamailioOptions) -> anyhow::Result<String> {
     );
     let _ = writeln!(w, "tcp_accept_no_cl=yes\ntcp_connect_timeout=5");
     let _ = writeln!(w, "mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"");
+    // tm before sl: sl binds to tm when tm is initialised first (else Kamailio logs an error).
     for m in [
         "tls",
         "ctl",
-        "sl",
         "tm",
+        "sl",
         "kex",
         "rr",
         "pv",

@@ -2,6 +2,8 @@
 //!
 //! FINDINGS_PLACEHOLDER
 
+#![warn(missing_docs)]
+
 mod baresip;
 mod kamailio;
 mod pki;

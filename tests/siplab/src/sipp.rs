@@ -272,9 +272,10 @@ fn base_command(dir: &Path, scenario: &Path, tcp: bool) -> Command {
 
 fn result(dir: &Path, exit: Option<String>, log: String) -> anyhow::Result<SippResult> {
     let stats = std::fs::read_to_string(dir.join("stats.csv")).context("SIPp wrote no statistics")?;
-    let mut lines = stats.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap_or_default().split(';').collect();
+    let lines: Vec<&str> = stats.lines().filter(|l| !l.trim().is_empty()).collect();
+    let header: Vec<&str> = lines.first().copied().unwrap_or_default().split(';').collect();
+    // The last line is the final dump SIPp writes on exit.
+    let last: Vec<&str> = lines.last().copied().unwrap_or_default().split(';').collect();
     let field = |name: &str| -> u32 {
         header
             .iter()

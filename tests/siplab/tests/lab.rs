@@ -164,8 +164,16 @@ fn sha256_digest_register() {
 
 /// Alice calls bob through Kamailio; everything over TLS, media SRTP (SDES).
 /// Returns both UAs for extra checks.
-fn call(name: &str, reuse: ConnectionReuse, bob_has_cert: bool) -> (Kamailio, Baresip, Baresip) {
-    let (dir, pki, k) = lab(name, |o| o.reuse = reuse);
+fn call(
+    name: &str,
+    reuse: ConnectionReuse,
+    bob_has_cert: bool,
+    auth_invite: bool,
+) -> (Kamailio, Baresip, Baresip) {
+    let (dir, pki, k) = lab(name, |o| {
+        o.reuse = reuse;
+        o.auth_invite = auth_invite;
+    });
     let alice = Baresip::start(
         &dir.join("alice"),
         &ua(&dir, &pki, &k, "alice", "alice-secret", true),
@@ -203,7 +211,7 @@ fn invite_local_port(b: &Baresip) -> u16 {
 #[test]
 fn tls_call_with_srtp_new_connection() {
     require_peers!("tls_call_with_srtp_new_connection");
-    let (k, alice, bob) = call("call-new", ConnectionReuse::NewConnection, true);
+    let (k, alice, bob) = call("call-new", ConnectionReuse::NewConnection, true, false);
     assert_eq!(alice.srtp_suite().as_deref(), Some("AES_CM_128_HMAC_SHA1_80"));
     assert_eq!(bob.srtp_suite().as_deref(), Some("AES_CM_128_HMAC_SHA1_80"));
     // SDES: the offer and the answer carry a=crypto, over RTP/SAVP.
@@ -219,7 +227,7 @@ fn tls_call_with_srtp_new_connection() {
 fn tls_call_reusing_the_registration_connection_received() {
     require_peers!("tls_call_reusing_the_registration_connection_received");
     // bob has no TLS server certificate: the call only works over bob's own connection.
-    let (k, _alice, bob) = call("call-rcv", ConnectionReuse::Received, false);
+    let (k, _alice, bob) = call("call-rcv", ConnectionReuse::Received, false, false);
     assert_ne!(invite_local_port(&bob), bob.tls_port());
     assert!(
         k.contacts("bob")[0].contains("received=sip:127.0.0.1:"),
@@ -231,8 +239,11 @@ fn tls_call_reusing_the_registration_connection_received() {
 #[test]
 fn tls_call_reusing_the_registration_connection_via_alias() {
     require_peers!("tls_call_reusing_the_registration_connection_via_alias");
-    let (_k, _alice, bob) = call("call-alias", ConnectionReuse::ViaAlias, false);
+    // Also with INVITEs challenged (407), which baresip answers.
+    let (k, alice, bob) = call("call-alias", ConnectionReuse::ViaAlias, false, true);
     assert_ne!(invite_local_port(&bob), bob.tls_port());
+    assert!(alice.log().contains("SIP/2.0 407 Proxy Authentication Required"));
+    assert!(k.log().contains("relaying INVITE"));
 }
 
 #[test]

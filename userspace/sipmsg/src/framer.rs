@@ -194,9 +194,10 @@ fn content_length(head: &[u8]) -> Result<usize, FrameError> {
 
 impl Framer {
     /// A framer for messages of at most `max` bytes (header section and body): normally
-    /// [`crate::MAX_MESSAGE`].
+    /// [`crate::MAX_MESSAGE`]. A `max` below 4 is taken as 4, so that a partial keep-alive always
+    /// fits.
     pub fn new(max: usize) -> Framer {
-        Framer { max, buf: Vec::new(), skip: 0, scanned: 0, pending: None, dead: None }
+        Framer { max: max.max(4), buf: Vec::new(), skip: 0, scanned: 0, pending: None, dead: None }
     }
 
     /// Adds bytes read from the connection (at most one chunk between drains: see the type's
@@ -238,6 +239,8 @@ impl Framer {
         }
         match check_start(&self.buf) {
             Start::Garbage => return self.fail(FrameError::Garbage),
+            // Short of a method token or "SIP/2.0 ": only a tiny limit can be reached here.
+            Start::NeedMore if self.buf.len() >= self.max => return self.fail(FrameError::HeaderTooLong),
             Start::NeedMore => return Ok(None),
             Start::Plausible => {}
         }
