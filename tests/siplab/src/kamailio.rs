@@ -469,7 +469,7 @@ fn config(dir: &Path, o: &KamailioOptions) -> anyhow::Result<String> {
     };
     let auth_invite = if o.auth_invite {
         r#"    if (is_method("INVITE")) {
-        if ($sht(users=>$fU) == $null || !pv_proxy_authenticate("$fd", "$sht(users=>$fU)", "1")
+        if ($sht(users=>$fU) == $null || !pv_proxy_authenticate("$fd", "$sht(users=>$fU)", "0")
                 || $au != $fU) {
             proxy_challenge("$fd", "1");
             exit;
