@@ -19,12 +19,25 @@ fn without_length(m: &Message) -> Vec<(String, String)> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(m) = Message::parse(data) else { return };
-    let _ = (m.is_request(), m.method(), m.code(), m.call_id(), m.content_type());
+    let _ = (
+        m.is_request(),
+        m.method(),
+        m.code(),
+        m.call_id(),
+        m.content_type(),
+    );
     let _ = (m.contacts(), m.is_star_contact(), m.expires(), m.max_forwards());
     let (_, method) = m.cseq().expect("parse checks CSeq");
-    for na in [m.from().expect("parse checks From"), m.to().expect("parse checks To")] {
+    for na in [
+        m.from().expect("parse checks From"),
+        m.to().expect("parse checks To"),
+    ] {
         let _ = na.tag();
-        assert_eq!(NameAddr::parse(&na.to_string()).as_ref(), Ok(&na), "name-addr round trip");
+        assert_eq!(
+            NameAddr::parse(&na.to_string()).as_ref(),
+            Ok(&na),
+            "name-addr round trip"
+        );
     }
     let vias = m.vias().expect("parse checks Via");
     for via in &vias {
@@ -32,14 +45,22 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Via::parse(&via.to_string()).as_ref(), Ok(via), "Via round trip");
     }
     assert_eq!(m.top_via().ok().as_ref(), vias.first());
-    if let StartLine::Request { method: request_method, uri } = &m.start {
+    if let StartLine::Request {
+        method: request_method,
+        uri,
+    } = &m.start
+    {
         assert_eq!(request_method, &method, "parse checks the CSeq method");
         let _ = (uri.transport(), uri.host_port());
         assert_eq!(Uri::parse(&uri.to_string()).as_ref(), Ok(uri), "URI round trip");
     }
     if let Ok(contacts) = m.contacts() {
         for c in contacts {
-            assert_eq!(NameAddr::parse(&c.to_string()).as_ref(), Ok(&c), "Contact round trip");
+            assert_eq!(
+                NameAddr::parse(&c.to_string()).as_ref(),
+                Ok(&c),
+                "Contact round trip"
+            );
         }
     }
 
@@ -54,5 +75,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let response = Message::response_to(&m, 500, reason_phrase(500));
-    assert!(Message::parse(&response.to_bytes()).is_ok(), "a response to a parsed message parses");
+    assert!(
+        Message::parse(&response.to_bytes()).is_ok(),
+        "a response to a parsed message parses"
+    );
 });

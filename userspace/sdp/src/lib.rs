@@ -382,6 +382,11 @@ impl Media {
     /// G723, PCMA, G722, G729). `None` for an unknown or invalid one.
     pub fn codec(&self, pt: &str) -> Option<Codec> {
         let payload_type: u8 = pt.parse().ok().filter(|&n| n <= 127)?;
+        // Only the canonical spelling: "08" or "+8" would be answered as
+        // "8", a format the offer does not list.
+        if pt != payload_type.to_string() {
+            return None;
+        }
         if let Some(map) = self.rtpmap(pt) {
             let mut parts = map.split('/');
             let name = parts.next().filter(|n| !n.is_empty())?;

@@ -94,11 +94,17 @@ pub(crate) fn parse_host_port(s: &str, lws: bool) -> Result<(String, Option<u16>
         if inner.is_empty()
             || inner.len() > 45
             || !inner.contains(':')
-            || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            || !inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         {
             return err("bad IPv6 reference");
         }
-        let rest = if lws { rest.trim_start_matches(is_lws) } else { rest };
+        let rest = if lws {
+            rest.trim_start_matches(is_lws)
+        } else {
+            rest
+        };
         let port = match rest.strip_prefix(':') {
             Some(p) => Some(p),
             None if rest.is_empty() => None,
@@ -114,7 +120,9 @@ pub(crate) fn parse_host_port(s: &str, lws: bool) -> Result<(String, Option<u16>
         // Host names, IPv4 addresses; '_' is not in RFC 3261's grammar but is seen in the wild.
         if host.is_empty()
             || host.len() > 255
-            || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
         {
             return err("bad host");
         }
@@ -139,7 +147,10 @@ fn parse_port(p: &str) -> Result<u16, ParseError> {
 
 /// Looks a parameter up by name, case-insensitively.
 fn find_param<'a>(params: &'a [(String, Option<String>)], name: &str) -> Option<Option<&'a str>> {
-    params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_deref())
+    params
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_deref())
 }
 
 /// Replaces the first parameter called `name` (case-insensitively) or appends it.
@@ -247,7 +258,15 @@ impl Uri {
                 headers.push((n.to_string(), v.to_string()));
             }
         }
-        Ok(Uri { scheme, user, password, host, port, params, headers })
+        Ok(Uri {
+            scheme,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers,
+        })
     }
 
     /// A URI parameter by name (case-insensitive): `None` when absent, `Some(None)` when present
@@ -365,7 +384,9 @@ fn parse_generic_params(s: &str) -> Result<Params, ParseError> {
                     return err("junk after quoted parameter");
                 }
             } else if v.is_empty()
-                || !v.bytes().all(|b| is_token_char(b) || b == b':' || b == b'[' || b == b']')
+                || !v
+                    .bytes()
+                    .all(|b| is_token_char(b) || b == b':' || b == b'[' || b == b']')
             {
                 return err("bad parameter value");
             }
@@ -402,7 +423,9 @@ impl NameAddr {
         } else {
             // A display name made of tokens is followed by '<'; anything else is an addr-spec
             // (a URI's ':' is not a token character, so "sip:..." stops the scan at once).
-            let stop = s.bytes().position(|b| !(is_token_char(b) || b == b' ' || b == b'\t'));
+            let stop = s
+                .bytes()
+                .position(|b| !(is_token_char(b) || b == b' ' || b == b'\t'));
             match stop.and_then(|i| s.get(i..).map(|rest| (i, rest))) {
                 Some((i, rest)) if rest.starts_with('<') => {
                     let display = trim_lws(s.get(..i).unwrap_or(""));
@@ -502,7 +525,12 @@ impl Via {
         };
         let (host, port) = parse_host_port(trim_lws(sent_by), true)?;
         let params = parse_generic_params(params)?;
-        Ok(Via { transport: transport.to_ascii_uppercase(), host, port, params })
+        Ok(Via {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        })
     }
 
     /// The `branch` parameter.

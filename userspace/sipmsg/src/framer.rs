@@ -107,7 +107,11 @@ fn check_start(buf: &[u8]) -> Start {
     let n = buf.len().min(SIP.len());
     if let (Some(have), Some(want)) = (buf.get(..n), SIP.get(..n)) {
         if have.eq_ignore_ascii_case(want) {
-            return if n == SIP.len() { Start::Plausible } else { Start::NeedMore };
+            return if n == SIP.len() {
+                Start::Plausible
+            } else {
+                Start::NeedMore
+            };
         }
     }
     for (i, &b) in buf.iter().enumerate().take(MAX_METHOD + 1) {
@@ -181,7 +185,9 @@ fn content_length(head: &[u8]) -> Result<usize, FrameError> {
             continue;
         }
         finish(current.take(), &mut found)?;
-        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
         let (name, value) = line.split_at(colon);
         let name = name.trim_ascii_end();
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
@@ -197,7 +203,14 @@ impl Framer {
     /// [`crate::MAX_MESSAGE`]. A `max` below 4 is taken as 4, so that a partial keep-alive always
     /// fits.
     pub fn new(max: usize) -> Framer {
-        Framer { max: max.max(4), buf: Vec::new(), skip: 0, scanned: 0, pending: None, dead: None }
+        Framer {
+            max: max.max(4),
+            buf: Vec::new(),
+            skip: 0,
+            scanned: 0,
+            pending: None,
+            dead: None,
+        }
     }
 
     /// Adds bytes read from the connection (at most one chunk between drains: see the type's
@@ -265,7 +278,10 @@ impl Framer {
             let now = cl.min(self.buf.len());
             self.buf.drain(..now);
             self.skip = cl - now;
-            return Err(FrameError::TooLarge { head, content_length: cl });
+            return Err(FrameError::TooLarge {
+                head,
+                content_length: cl,
+            });
         }
         self.pending = Some(total);
         Ok(self.take_message(total))

@@ -36,27 +36,40 @@ pub(crate) fn same_name(a: &str, b: &str) -> bool {
 /// Makes a value safe to write on one header line: control characters (CR, LF, NUL...) become
 /// spaces, so a value can never start a new header line; surrounding spaces go.
 fn clean_value(v: &str) -> String {
-    let v: String = v.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect();
+    let v: String = v
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect();
     v.trim_matches([' ', '\t']).to_string()
 }
 
 impl Headers {
     /// The first value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, _)| same_name(n, name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a header, in order (one per header line: see [`split_list`] for values
     /// that are comma-separated lists).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
-        self.0.iter().filter(move |(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(n, _)| same_name(n, name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Appends a header. Characters that are not token characters are dropped from the name
     /// (nothing is added if none is left) and control characters in the value become spaces:
     /// values from elsewhere can never inject a header line.
     pub fn push(&mut self, name: &str, value: &str) {
-        let name: String = name.bytes().filter(|&b| is_token_char(b)).map(char::from).collect();
+        let name: String = name
+            .bytes()
+            .filter(|&b| is_token_char(b))
+            .map(char::from)
+            .collect();
         if !name.is_empty() {
             self.0.push((name, clean_value(value)));
         }
@@ -138,5 +151,8 @@ pub fn split_list(value: &str) -> Vec<&str> {
         }
     }
     out.push(value.get(start..).unwrap_or(""));
-    out.into_iter().map(|s| s.trim_matches([' ', '\t'])).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(|s| s.trim_matches([' ', '\t']))
+        .filter(|s| !s.is_empty())
+        .collect()
 }

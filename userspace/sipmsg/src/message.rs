@@ -2,8 +2,8 @@
 
 use crate::headers::same_name;
 use crate::{
-    err, is_lws, is_token, parse_u32_saturating, split_list, trim_lws, Headers, Method, NameAddr,
-    ParseError, Uri, Via, MAX_HEADERS, MAX_MESSAGE,
+    err, is_lws, is_token, parse_u32_saturating, split_list, trim_lws, Headers, Method, NameAddr, ParseError,
+    Uri, Via, MAX_HEADERS, MAX_MESSAGE,
 };
 
 /// The first line of a message.
@@ -74,11 +74,15 @@ fn parse_start(line: &str) -> Result<StartLine, ParseError> {
         if !(100..=699).contains(&code) {
             return err("status code out of range");
         }
-        return Ok(StartLine::Response { code, reason: trim_lws(reason).to_string() });
+        return Ok(StartLine::Response {
+            code,
+            reason: trim_lws(reason).to_string(),
+        });
     }
     // Elements are separated by single spaces in RFC 3261; runs of spaces are tolerated.
     let mut words = line.split(is_lws).filter(|w| !w.is_empty());
-    let (Some(method), Some(uri), Some(version), None) = (words.next(), words.next(), words.next(), words.next())
+    let (Some(method), Some(uri), Some(version), None) =
+        (words.next(), words.next(), words.next(), words.next())
     else {
         return err("bad request line");
     };
@@ -180,7 +184,11 @@ impl Message {
         for (n, v) in raw {
             headers.push_raw(n, v);
         }
-        let msg = Message { start, headers, body: body.to_vec() };
+        let msg = Message {
+            start,
+            headers,
+            body: body.to_vec(),
+        };
         msg.check()?;
         Ok(msg)
     }
@@ -222,7 +230,11 @@ impl Message {
     /// A request with no headers and no body: add at least Via, From, To, Call-ID, CSeq and
     /// Max-Forwards before sending.
     pub fn request(method: Method, uri: Uri) -> Message {
-        Message { start: StartLine::Request { method, uri }, headers: Headers::default(), body: Vec::new() }
+        Message {
+            start: StartLine::Request { method, uri },
+            headers: Headers::default(),
+            body: Vec::new(),
+        }
     }
 
     /// The message on the wire: CRLF line ends, headers in order under the names they have, and a
@@ -231,7 +243,10 @@ impl Message {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = String::new();
         let mut line = |text: &str| {
-            out.extend(text.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }));
+            out.extend(
+                text.chars()
+                    .map(|c| if c.is_control() && c != '\t' { ' ' } else { c }),
+            );
             out.push_str("\r\n");
         };
         match &self.start {
@@ -329,7 +344,11 @@ impl Message {
     pub fn contacts(&self) -> Result<Vec<NameAddr>, ParseError> {
         let items: Vec<&str> = self.headers.get_all("Contact").flat_map(split_list).collect();
         if items.contains(&"*") {
-            return if items.len() == 1 { Ok(Vec::new()) } else { err("* among other Contacts") };
+            return if items.len() == 1 {
+                Ok(Vec::new())
+            } else {
+                err("* among other Contacts")
+            };
         }
         items.into_iter().map(NameAddr::parse).collect()
     }
@@ -369,7 +388,14 @@ impl Message {
                 headers.push(name, v);
             }
         }
-        Message { start: StartLine::Response { code, reason: reason.to_string() }, headers, body: Vec::new() }
+        Message {
+            start: StartLine::Response {
+                code,
+                reason: reason.to_string(),
+            },
+            headers,
+            body: Vec::new(),
+        }
     }
 }
 

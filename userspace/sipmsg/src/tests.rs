@@ -89,7 +89,13 @@ fn response_parses() {
     let m = parse(OK).unwrap();
     assert_eq!(m.code(), Some(200));
     assert_eq!(m.method(), None);
-    assert_eq!(m.start, StartLine::Response { code: 200, reason: "OK".into() });
+    assert_eq!(
+        m.start,
+        StartLine::Response {
+            code: 200,
+            reason: "OK".into()
+        }
+    );
     assert_eq!(m.to().unwrap().tag(), Some("2493k59kd"));
     assert_eq!(m.top_via().unwrap().param("received"), Some(Some("192.0.2.10")));
 }
@@ -127,13 +133,18 @@ m:\"Quoted string \\\"\\\"\" <sip:jdrosen@example.com> ; newparam =\n      newva
     assert_eq!(vias[1].branch(), Some("z9hG4bK9ikj8"));
     assert_eq!(vias[2].branch(), Some("z9hG4bK30239"));
     assert_eq!(m.headers.get("Subject"), Some(""));
-    assert_eq!(m.headers.get("newfangledheader"), Some("newfangled value continued newfangled value"));
+    assert_eq!(
+        m.headers.get("newfangledheader"),
+        Some("newfangled value continued newfangled value")
+    );
     let c = &m.contacts().unwrap()[0];
     assert_eq!(c.display.as_deref(), Some("Quoted string \"\""));
     assert_eq!(c.param("newparam"), Some(Some("newvalue")));
     assert_eq!(c.param("secondparam"), Some(None));
     assert_eq!(c.param("q"), Some(Some("0.33")));
-    let StartLine::Request { uri, .. } = &m.start else { panic!() };
+    let StartLine::Request { uri, .. } = &m.start else {
+        panic!()
+    };
     assert_eq!(uri.param("unknownparam"), Some(None));
     // The serialized form parses to the same message.
     let again = Message::parse(&m.to_bytes()).unwrap();
@@ -150,13 +161,20 @@ fn escaped_uris() {
     let u = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
     assert_eq!(u.user.as_deref(), Some("user;par=u%40example.net"));
     assert!(u.params.is_empty());
-    let u = Uri::parse("SIP:alice:secret@atlanta.com:5070;Transport=TCP;lr?subject=project%20x&priority=urgent")
-        .unwrap();
+    let u =
+        Uri::parse("SIP:alice:secret@atlanta.com:5070;Transport=TCP;lr?subject=project%20x&priority=urgent")
+            .unwrap();
     assert_eq!(u.password.as_deref(), Some("secret"));
     assert_eq!(u.port, Some(5070));
     assert_eq!(u.transport(), Some("TCP"));
     assert_eq!(u.param("LR"), Some(None));
-    assert_eq!(u.headers, vec![("subject".into(), "project%20x".into()), ("priority".into(), "urgent".into())]);
+    assert_eq!(
+        u.headers,
+        vec![
+            ("subject".into(), "project%20x".into()),
+            ("priority".into(), "urgent".into())
+        ]
+    );
     assert_eq!(
         u.to_string(),
         "sip:alice:secret@atlanta.com:5070;Transport=TCP;lr?subject=project%20x&priority=urgent"
@@ -181,20 +199,30 @@ fn ipv6() {
     assert_eq!(u.host, "[2001:db8::10]");
     assert_eq!(u.port, Some(5070));
     assert_eq!(u.host_port(), "[2001:db8::10]:5070");
-    assert_eq!(Uri::parse("sips:alice@[::ffff:192.0.2.1]").unwrap().host, "[::ffff:192.0.2.1]");
+    assert_eq!(
+        Uri::parse("sips:alice@[::ffff:192.0.2.1]").unwrap().host,
+        "[::ffff:192.0.2.1]"
+    );
     assert!(Uri::parse("sip:[2001:db8::10").is_err());
     assert!(Uri::parse("sip:2001:db8::10").is_err());
     assert!(Uri::parse("sip:[zz::1]").is_err());
-    let v = Via::parse("SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3").unwrap();
+    let v =
+        Via::parse("SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3").unwrap();
     assert_eq!(v.host, "[2001:db8::9:1]");
     assert_eq!(v.param("received"), Some(Some("[2001:db8::9:255]")));
-    assert_eq!(v.to_string(), "SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3");
+    assert_eq!(
+        v.to_string(),
+        "SIP/2.0/UDP [2001:db8::9:1]:5060;received=[2001:db8::9:255];branch=z9hG4bKas3"
+    );
 }
 
 #[test]
 fn name_addr_forms() {
     let n = NameAddr::parse("sip:alice@example.com;tag=abc").unwrap();
-    assert!(n.uri.params.is_empty(), "addr-spec parameters belong to the header");
+    assert!(
+        n.uri.params.is_empty(),
+        "addr-spec parameters belong to the header"
+    );
     assert_eq!(n.tag(), Some("abc"));
     assert_eq!(n.to_string(), "<sip:alice@example.com>;tag=abc");
     let n = NameAddr::parse("<sip:alice@example.com;transport=tls>;tag=abc").unwrap();
@@ -234,9 +262,19 @@ fn via_forms() {
     assert_eq!(v.branch(), Some("z9hG4bK1"));
     v.set_param("rport", Some("40000"));
     v.set_param("received", Some("192.0.2.7"));
-    assert_eq!(v.to_string(), "SIP/2.0/TLS host.example.com:5061;branch=z9hG4bK1;rport=40000;received=192.0.2.7");
+    assert_eq!(
+        v.to_string(),
+        "SIP/2.0/TLS host.example.com:5061;branch=z9hG4bK1;rport=40000;received=192.0.2.7"
+    );
     assert_eq!(Via::parse(&v.to_string()).unwrap(), v);
-    for bad in ["SIP/3.0/UDP h", "SIP/2.0/UDP", "SIP/2.0/UDPh", "SIP/2.0 UDP h", "SIP/2.0/UDP h (comment)", ""] {
+    for bad in [
+        "SIP/3.0/UDP h",
+        "SIP/2.0/UDP",
+        "SIP/2.0/UDPh",
+        "SIP/2.0 UDP h",
+        "SIP/2.0/UDP h (comment)",
+        "",
+    ] {
         assert!(Via::parse(bad).is_err(), "{bad:?}");
     }
 }
@@ -244,7 +282,10 @@ fn via_forms() {
 #[test]
 fn methods() {
     assert_eq!("INVITE".parse::<Method>().unwrap(), Method::Invite);
-    assert_eq!("invite".parse::<Method>().unwrap(), Method::Other("invite".into()));
+    assert_eq!(
+        "invite".parse::<Method>().unwrap(),
+        Method::Other("invite".into())
+    );
     assert_eq!("NOTIFY".parse::<Method>().unwrap().as_str(), "NOTIFY");
     assert_eq!(Method::Cancel.to_string(), "CANCEL");
     assert!("IN VITE".parse::<Method>().is_err());
@@ -263,7 +304,10 @@ fn headers_api() {
     assert_eq!(h.get("via"), Some("a"));
     assert_eq!(h.get_all("v").collect::<Vec<_>>(), ["a", "b", "c"]);
     h.set("Via", "z");
-    assert_eq!(h.iter().collect::<Vec<_>>(), [("Via", "z"), ("Max-Forwards", "70")]);
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        [("Via", "z"), ("Max-Forwards", "70")]
+    );
     h.set("Subject", "hi");
     assert_eq!(h.len(), 3);
     h.remove("s");
@@ -290,15 +334,21 @@ fn split_lists() {
 
 #[test]
 fn star_contact() {
-    let m = parse(&REGISTER.replace("Contact: <sips:alice@192.0.2.10:5061;transport=tls>;expires=3600", "Contact: *"))
-        .unwrap();
+    let m = parse(&REGISTER.replace(
+        "Contact: <sips:alice@192.0.2.10:5061;transport=tls>;expires=3600",
+        "Contact: *",
+    ))
+    .unwrap();
     assert!(m.is_star_contact());
     assert_eq!(m.contacts().unwrap(), vec![]);
     let m = parse(&REGISTER.replace("Contact: <", "Contact: *, <")).unwrap();
     assert!(!m.is_star_contact());
     assert!(m.contacts().is_err());
-    let m = parse(&REGISTER.replace("Contact: <sips:alice@192.0.2.10:5061;transport=tls>;expires=3600\r\n", ""))
-        .unwrap();
+    let m = parse(&REGISTER.replace(
+        "Contact: <sips:alice@192.0.2.10:5061;transport=tls>;expires=3600\r\n",
+        "",
+    ))
+    .unwrap();
     assert_eq!(m.contacts().unwrap(), vec![]);
     assert!(!m.is_star_contact());
 }
@@ -314,32 +364,92 @@ fn expires_saturates() {
 #[test]
 fn invalid_messages() {
     let cases: Vec<(String, &str)> = vec![
-        (REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: -1 REGISTER"), "negative CSeq"),
-        (REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 1826 INVITE"), "CSeq method mismatch"),
-        (REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 4294967296 REGISTER"), "CSeq overflow"),
-        (REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 1826"), "CSeq without method"),
-        (REGISTER.replace("Content-Length: 0", "Content-Length: 5"), "Content-Length too big"),
+        (
+            REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: -1 REGISTER"),
+            "negative CSeq",
+        ),
+        (
+            REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 1826 INVITE"),
+            "CSeq method mismatch",
+        ),
+        (
+            REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 4294967296 REGISTER"),
+            "CSeq overflow",
+        ),
+        (
+            REGISTER.replace("CSeq: 1826 REGISTER", "CSeq: 1826"),
+            "CSeq without method",
+        ),
+        (
+            REGISTER.replace("Content-Length: 0", "Content-Length: 5"),
+            "Content-Length too big",
+        ),
         (INVITE.replace("l: 31", "l: 30"), "Content-Length too small"),
-        (REGISTER.replace("Content-Length: 0", "Content-Length: zero"), "Content-Length not a number"),
-        (REGISTER.replace("Content-Length: 0", "Content-Length: 0\r\nl: 0"), "two Content-Length"),
-        (REGISTER.replace("Call-ID: 843817637684230@998sdasdh09\r\n", ""), "missing Call-ID"),
-        (REGISTER.replace("Call-ID: 843817637684230@998sdasdh09", "Call-ID: a b"), "Call-ID with space"),
+        (
+            REGISTER.replace("Content-Length: 0", "Content-Length: zero"),
+            "Content-Length not a number",
+        ),
+        (
+            REGISTER.replace("Content-Length: 0", "Content-Length: 0\r\nl: 0"),
+            "two Content-Length",
+        ),
+        (
+            REGISTER.replace("Call-ID: 843817637684230@998sdasdh09\r\n", ""),
+            "missing Call-ID",
+        ),
+        (
+            REGISTER.replace("Call-ID: 843817637684230@998sdasdh09", "Call-ID: a b"),
+            "Call-ID with space",
+        ),
         (REGISTER.replace("Via: ", "X-Via: "), "missing Via"),
-        (REGISTER.replace("To: <sips:alice@example.com>", "To: <sips:alice@example.com>\r\nt: sip:x@y"), "two To"),
+        (
+            REGISTER.replace(
+                "To: <sips:alice@example.com>",
+                "To: <sips:alice@example.com>\r\nt: sip:x@y",
+            ),
+            "two To",
+        ),
         (REGISTER.replace("From: ", "From: <bad"), "bad From"),
         (REGISTER.replace("SIP/2.0\r\n", "SIP/7.0\r\n"), "bad version"),
-        (REGISTER.replace("REGISTER sips", "REGISTER tel"), "unsupported scheme"),
-        (REGISTER.replace("REGISTER sips:registrar.example.com SIP/2.0", "REGISTER"), "short request line"),
-        (REGISTER.replace("REGISTER sips:", "REG/ISTER sips:"), "bad method"),
+        (
+            REGISTER.replace("REGISTER sips", "REGISTER tel"),
+            "unsupported scheme",
+        ),
+        (
+            REGISTER.replace("REGISTER sips:registrar.example.com SIP/2.0", "REGISTER"),
+            "short request line",
+        ),
+        (
+            REGISTER.replace("REGISTER sips:", "REG/ISTER sips:"),
+            "bad method",
+        ),
         (OK.replace("200 OK", "99 Too Low"), "code 99"),
         (OK.replace("200 OK", "700 Too High"), "code 700"),
         (OK.replace("200 OK", "2000 OK"), "code 2000"),
         (OK.replace("200 OK", "OK"), "no code"),
-        (REGISTER.replace("Expires: 7200\r\n", "Expires: 7200\r\nBroken header\r\n"), "no colon"),
-        (REGISTER.replace("Expires: 7200", "Expi res: 7200"), "space in name"),
-        (REGISTER.replace("Expires: 7200", "Expires: 72\x0000"), "NUL in value"),
-        (REGISTER.replace("Expires: 7200", "Expires: 72\r00"), "bare CR in value"),
-        (REGISTER.replace("Max-Forwards", " Max-Forwards").replace("Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bK74bf9;rport\r\n", ""), "fold first"),
+        (
+            REGISTER.replace("Expires: 7200\r\n", "Expires: 7200\r\nBroken header\r\n"),
+            "no colon",
+        ),
+        (
+            REGISTER.replace("Expires: 7200", "Expi res: 7200"),
+            "space in name",
+        ),
+        (
+            REGISTER.replace("Expires: 7200", "Expires: 72\x0000"),
+            "NUL in value",
+        ),
+        (
+            REGISTER.replace("Expires: 7200", "Expires: 72\r00"),
+            "bare CR in value",
+        ),
+        (
+            REGISTER.replace("Max-Forwards", " Max-Forwards").replace(
+                "Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bK74bf9;rport\r\n",
+                "",
+            ),
+            "fold first",
+        ),
         (REGISTER.replace("\r\n\r\n", "\r\n"), "no blank line"),
         (String::new(), "empty"),
         ("\r\n\r\n".to_string(), "only CRLFs"),
@@ -364,20 +474,41 @@ fn invalid_messages() {
 #[test]
 fn lenient_but_valid() {
     // Leading CRLFs, no Content-Length (rest is the body), multiple spaces in the request line.
-    let msg = format!("\r\n\r\n{}", REGISTER.replace("Content-Length: 0\r\n", "").replace(" SIP/2.0\r\n", "   SIP/2.0\r\n"));
+    let msg = format!(
+        "\r\n\r\n{}",
+        REGISTER
+            .replace("Content-Length: 0\r\n", "")
+            .replace(" SIP/2.0\r\n", "   SIP/2.0\r\n")
+    );
     let m = parse(&format!("{msg}body")).unwrap();
     assert_eq!(m.body, b"body");
     // Lower-case version, response without reason phrase, binary body.
     let m = parse(&OK.replace("SIP/2.0 200 OK", "sip/2.0 200")).unwrap();
-    assert_eq!(m.start, StartLine::Response { code: 200, reason: String::new() });
+    assert_eq!(
+        m.start,
+        StartLine::Response {
+            code: 200,
+            reason: String::new()
+        }
+    );
     let mut bytes = INVITE.replace("l: 31", "l: 4").into_bytes();
     bytes.truncate(bytes.len() - 31);
     bytes.extend_from_slice(&[0, 0xff, b'\r', b'\n']);
     assert_eq!(Message::parse(&bytes).unwrap().body, [0, 0xff, b'\r', b'\n']);
     // Non-ASCII UTF-8 in a display name and a reason phrase.
-    let m = parse(&OK.replace("\"Alice\"", "\"Zoë\"").replace("200 OK", "200 Très bien")).unwrap();
+    let m = parse(
+        &OK.replace("\"Alice\"", "\"Zoë\"")
+            .replace("200 OK", "200 Très bien"),
+    )
+    .unwrap();
     assert_eq!(m.from().unwrap().display.as_deref(), Some("Zoë"));
-    assert_eq!(m.start, StartLine::Response { code: 200, reason: "Très bien".into() });
+    assert_eq!(
+        m.start,
+        StartLine::Response {
+            code: 200,
+            reason: "Très bien".into()
+        }
+    );
 }
 
 #[test]
@@ -405,8 +536,10 @@ fn without_length(m: &Message) -> Vec<(String, String)> {
 #[test]
 fn build_request_and_response() {
     let mut m = Message::request(Method::Options, Uri::parse("sip:gw.example.com").unwrap());
-    m.headers.push("Via", "SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKx");
-    m.headers.push("Via", "SIP/2.0/TLS 192.0.2.2:5061;branch=z9hG4bKy");
+    m.headers
+        .push("Via", "SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKx");
+    m.headers
+        .push("Via", "SIP/2.0/TLS 192.0.2.2:5061;branch=z9hG4bKy");
     m.headers.push("Max-Forwards", "70");
     m.headers.push("From", "<sip:gw@example.com>;tag=1");
     m.headers.push("To", "<sip:gw.example.com>");
@@ -428,7 +561,9 @@ fn build_request_and_response() {
     assert!(parsed.body.is_empty());
     // A reason phrase cannot inject lines either.
     let evil = Message::response_to(&req, 400, "Bad\r\nX: y");
-    assert!(String::from_utf8(evil.to_bytes()).unwrap().starts_with("SIP/2.0 400 Bad  X: y\r\n"));
+    assert!(String::from_utf8(evil.to_bytes())
+        .unwrap()
+        .starts_with("SIP/2.0 400 Bad  X: y\r\n"));
 }
 
 #[test]
@@ -487,7 +622,11 @@ fn framer_split_everywhere() {
     ];
     assert_eq!(frame_all(MAX_MESSAGE, stream.as_bytes(), stream.len()), expected);
     for chunk in 1..40 {
-        assert_eq!(frame_all(MAX_MESSAGE, stream.as_bytes(), chunk), expected, "chunk {chunk}");
+        assert_eq!(
+            frame_all(MAX_MESSAGE, stream.as_bytes(), chunk),
+            expected,
+            "chunk {chunk}"
+        );
     }
     // Split at every single position into two pushes.
     for cut in 0..=stream.len() {
@@ -525,7 +664,10 @@ fn framer_keepalives() {
     assert!(f.in_message());
     assert_eq!(f.flush_keepalive(), None);
     f.push(b"\r\n\r\n\r\n");
-    assert!(f.next_frame().is_err(), "a request line needs a space after the method");
+    assert!(
+        f.next_frame().is_err(),
+        "a request line needs a space after the method"
+    );
 
     let mut f = Framer::new(MAX_MESSAGE);
     f.push(b"\r\n\r\n\r\n\r\n\r\n");
@@ -538,7 +680,10 @@ fn framer_keepalives() {
 #[test]
 fn framer_oversize_skipped() {
     let big_body = "x".repeat(6000);
-    let big = INVITE.replace("l: 31\r\n\r\nv=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n", &format!("l: 6000\r\n\r\n{big_body}"));
+    let big = INVITE.replace(
+        "l: 31\r\n\r\nv=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n",
+        &format!("l: 6000\r\n\r\n{big_body}"),
+    );
     let head_len = big.find("\r\n\r\n").unwrap() + 4;
     let stream = [big.as_str(), OK].concat();
     for chunk in [1, 7, 100, 4096, stream.len()] {
@@ -546,7 +691,10 @@ fn framer_oversize_skipped() {
         assert_eq!(
             frames,
             vec![
-                Err(FrameError::TooLarge { head: big.as_bytes()[..head_len].to_vec(), content_length: 6000 }),
+                Err(FrameError::TooLarge {
+                    head: big.as_bytes()[..head_len].to_vec(),
+                    content_length: 6000
+                }),
                 Ok(Frame::Message(OK.as_bytes().to_vec())),
             ],
             "chunk {chunk}"
@@ -570,20 +718,49 @@ fn framer_fatal_errors() {
     assert_eq!(frames.last(), Some(&Err(FrameError::HeaderTooLong)));
     // Missing and bad Content-Length.
     let no_cl = REGISTER.replace("Content-Length: 0\r\n", "");
-    assert_eq!(frame_all(MAX_MESSAGE, no_cl.as_bytes(), 4096), vec![Err(FrameError::MissingContentLength)]);
-    for bad in ["Content-Length: x", "Content-Length: 99999999999999999999999", "Content-Length: 1 2", "l: 0\r\nl: 1"] {
+    assert_eq!(
+        frame_all(MAX_MESSAGE, no_cl.as_bytes(), 4096),
+        vec![Err(FrameError::MissingContentLength)]
+    );
+    for bad in [
+        "Content-Length: x",
+        "Content-Length: 99999999999999999999999",
+        "Content-Length: 1 2",
+        "l: 0\r\nl: 1",
+    ] {
         let m = REGISTER.replace("Content-Length: 0", bad);
-        assert_eq!(frame_all(MAX_MESSAGE, m.as_bytes(), 4096), vec![Err(FrameError::BadContentLength)], "{bad}");
+        assert_eq!(
+            frame_all(MAX_MESSAGE, m.as_bytes(), 4096),
+            vec![Err(FrameError::BadContentLength)],
+            "{bad}"
+        );
     }
     // Folded Content-Length and the compact form are understood.
     let folded = REGISTER.replace("Content-Length: 0", "content-LENGTH :\r\n 0");
-    assert_eq!(frame_all(MAX_MESSAGE, folded.as_bytes(), 4096), vec![Ok(Frame::Message(folded.clone().into_bytes()))]);
+    assert_eq!(
+        frame_all(MAX_MESSAGE, folded.as_bytes(), 4096),
+        vec![Ok(Frame::Message(folded.clone().into_bytes()))]
+    );
     // Garbage: a TLS ClientHello, a lone LF, a line without a method, a bad version.
-    for junk in [&[0x16u8, 3, 1, 0, 0xa5][..], b"\n", b"\rX", b"<html>", b"SIP/2.1 200 OK\r\n", b" INVITE"] {
-        assert_eq!(frame_all(MAX_MESSAGE, junk, 4096), vec![Err(FrameError::Garbage)], "{junk:?}");
+    for junk in [
+        &[0x16u8, 3, 1, 0, 0xa5][..],
+        b"\n",
+        b"\rX",
+        b"<html>",
+        b"SIP/2.1 200 OK\r\n",
+        b" INVITE",
+    ] {
+        assert_eq!(
+            frame_all(MAX_MESSAGE, junk, 4096),
+            vec![Err(FrameError::Garbage)],
+            "{junk:?}"
+        );
     }
     let long_method = "A".repeat(40);
-    assert_eq!(frame_all(MAX_MESSAGE, long_method.as_bytes(), 4096), vec![Err(FrameError::Garbage)]);
+    assert_eq!(
+        frame_all(MAX_MESSAGE, long_method.as_bytes(), 4096),
+        vec![Err(FrameError::Garbage)]
+    );
     // Fatal errors stick.
     let mut f = Framer::new(MAX_MESSAGE);
     f.push(b"\x00");
@@ -601,11 +778,17 @@ fn framer_partial_message() {
     assert_eq!(f.next_frame(), Ok(None));
     assert!(f.in_message());
     f.push(&INVITE.as_bytes()[INVITE.len() - 3..]);
-    assert_eq!(f.next_frame(), Ok(Some(Frame::Message(INVITE.as_bytes().to_vec()))));
+    assert_eq!(
+        f.next_frame(),
+        Ok(Some(Frame::Message(INVITE.as_bytes().to_vec())))
+    );
     assert!(!f.in_message());
     // Bare-LF header sections are framed too.
     let lf = REGISTER.replace("\r\n", "\n");
-    assert_eq!(frame_all(MAX_MESSAGE, lf.as_bytes(), 3), vec![Ok(Frame::Message(lf.clone().into_bytes()))]);
+    assert_eq!(
+        frame_all(MAX_MESSAGE, lf.as_bytes(), 3),
+        vec![Ok(Frame::Message(lf.clone().into_bytes()))]
+    );
     assert!(Message::parse(lf.as_bytes()).is_ok());
 }
 
@@ -677,10 +860,19 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
 
 /// What the fuzz target checks on a parsed message.
 fn check_parsed(m: &Message) {
-    let _ = (m.is_request(), m.method(), m.code(), m.call_id(), m.content_type());
+    let _ = (
+        m.is_request(),
+        m.method(),
+        m.code(),
+        m.call_id(),
+        m.content_type(),
+    );
     let _ = (m.contacts(), m.is_star_contact(), m.expires(), m.max_forwards());
     let (_, method) = m.cseq().expect("checked by parse");
-    for na in [m.from().expect("checked by parse"), m.to().expect("checked by parse")] {
+    for na in [
+        m.from().expect("checked by parse"),
+        m.to().expect("checked by parse"),
+    ] {
         assert_eq!(NameAddr::parse(&na.to_string()).as_ref(), Ok(&na));
         let _ = na.tag();
     }
@@ -708,7 +900,12 @@ fn check_parsed(m: &Message) {
 fn mutated_messages_never_panic() {
     let seeds = [REGISTER, INVITE, OK];
     // SIPMSG_MUTATIONS=<rounds> and SIPMSG_SEED=<n> allow longer or different runs by hand.
-    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
     let rounds = env("SIPMSG_MUTATIONS", 20_000) as usize;
     let mut rng = Rng(env("SIPMSG_SEED", 0x9e37_79b9_7f4a_7c15) | 1);
     let mut parsed = 0;
@@ -756,5 +953,8 @@ fn mutated_messages_never_panic() {
         }
         let _ = f.flush_keepalive();
     }
-    assert!(parsed > rounds / 40, "mutations too destructive: only {parsed} parsed");
+    assert!(
+        parsed > rounds / 40,
+        "mutations too destructive: only {parsed} parsed"
+    );
 }
