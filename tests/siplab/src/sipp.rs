@@ -198,6 +198,7 @@ pub struct SippUas {
     dir: PathBuf,
     proc: Proc,
     port: u16,
+    tcp: bool,
 }
 
 impl SippUas {
@@ -220,13 +221,15 @@ impl SippUas {
             dir: dir.to_path_buf(),
             proc,
             port,
+            tcp,
         })
     }
 
     /// `sip:127.0.0.1:port` (with `;transport=tcp` for TCP), e.g. for
     /// [`crate::KamailioOptions::static_routes`].
     pub fn uri(&self) -> String {
-        format!("sip:127.0.0.1:{}", self.port)
+        let transport = if self.tcp { ";transport=tcp" } else { "" };
+        format!("sip:127.0.0.1:{}{transport}", self.port)
     }
 
     /// Waits (bounded) for the UAS to finish its calls and reports the outcome; on timeout it is

@@ -64,6 +64,18 @@ impl Source {
         }
     }
 
+    /// Whether the clock is synchronised: a status value hostd reports to
+    /// confd (not part of the exported configuration).
+    async fn clock_synchronized(&self) -> bool {
+        match self {
+            Source::Confd(p) => p
+                .get(pki::settings::CLOCK_SYNCHRONIZED)
+                .await
+                .is_ok_and(|v| v.eq_ignore_ascii_case("Yes")),
+            Source::Store(_) => false,
+        }
+    }
+
     async fn publish(&self, status: &Status) {
         if let Source::Confd(p) = self {
             let values = status.as_params();
@@ -199,7 +211,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
     if sip.transport == Transport::Tls {
         let mut announced = false;
         loop {
-            let clock = a.assume_clock_synchronized;
+            let clock = a.assume_clock_synchronized || source.clock_synchronized().await;
             match tls_setup(&cfg, &a, clock) {
                 TlsSetup::Ready(o) => {
                     opts = o;
