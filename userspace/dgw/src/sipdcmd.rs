@@ -273,7 +273,8 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
             source.publish(&status).await;
             loop {
                 match events.recv().await {
-                    Ok(sipd::Event::StatusChanged) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(sipd::Event::StatusChanged)
+                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         while events.try_recv().is_ok() {}
                         source.publish(&status).await;

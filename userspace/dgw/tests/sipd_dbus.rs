@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use common::{can_run, policy, scratch, start_bus, start_confd, text, Kill, DGW};
 
 fn ctl(addr: &str, args: &[&str]) -> Output {
-    Command::new(DGW).args(["ctl", "--bus", addr]).args(args).output().unwrap()
+    Command::new(DGW)
+        .args(["ctl", "--bus", addr])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn get(addr: &str, name: &str) -> String {
@@ -23,7 +27,11 @@ fn get(addr: &str, name: &str) -> String {
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool, ctx: impl Fn() -> String) {
     let t0 = Instant::now();
     while !f() {
-        assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}\n{}", ctx());
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}\n{}",
+            ctx()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -55,14 +63,28 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     };
     cert(&["import-ca", "sip-ca", pki.ca_pem.to_str().unwrap()]);
     let (scert, skey) = pki.server_cert("unit", &["localhost", "127.0.0.1"]).unwrap();
-    cert(&["import-host", "sip-server", scert.to_str().unwrap(), "--key", skey.to_str().unwrap(), "--usage", "TlsServer"]);
+    cert(&[
+        "import-host",
+        "sip-server",
+        scert.to_str().unwrap(),
+        "--key",
+        skey.to_str().unwrap(),
+        "--usage",
+        "TlsServer",
+    ]);
     cert(&["services", "sip-server", "Sip"]);
 
     // The recipe, pointed at the lab's Kamailio.
-    let recipe = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/sip-tls-trunk.cfg"))
-        .unwrap()
-        .replace("sip.example.net:5061", &format!("localhost:{}", kam.tls_addr().port()))
-        .replace("\"change me\"", "\"pw-alice\"")
+    let recipe = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../recipes/sip-tls-trunk.cfg"
+    ))
+    .unwrap()
+    .replace(
+        "sip.example.net:5061",
+        &format!("localhost:{}", kam.tls_addr().port()),
+    )
+    .replace("\"change me\"", "\"pw-alice\"")
         + &format!(
             "SipEp.TransportConfig[default].SecurePort={}\nSipEp.TransportPersistentBasePort={}\n",
             siplab::free_port(),
@@ -79,7 +101,15 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let log = dir.join("sipd.log");
     let child = Command::new(DGW)
-        .args(["sipd", "--bus", &addr, "--cert-store", certs.to_str().unwrap(), "--bind", "127.0.0.1"])
+        .args([
+            "sipd",
+            "--bus",
+            &addr,
+            "--cert-store",
+            certs.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .env("NOTIFY_SOCKET", &notify)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -90,7 +120,10 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     let mut buf = [0u8; 512];
     let n = sock.recv(&mut buf).expect("sipd notifies");
     let note = String::from_utf8_lossy(&buf[..n]).to_string();
-    assert!(note.contains("READY=1") && note.contains("Waiting for time synchronization"), "{note}");
+    assert!(
+        note.contains("READY=1") && note.contains("Waiting for time synchronization"),
+        "{note}"
+    );
 
     // The clock is not synchronised: no connection, the status says why.
     wait_for(
@@ -101,11 +134,23 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert!(!kam.registered("alice"));
-    assert!(sipd_log().contains("330 SIP gateway default is waiting for time synchronization"), "{}", sipd_log());
+    assert!(
+        sipd_log().contains("330 SIP gateway default is waiting for time synchronization"),
+        "{}",
+        sipd_log()
+    );
 
     // hostd would report the synchronised clock; root may set status.
     let o = Command::new("busctl")
-        .args(["--address", &addr, "call", "net.dgw.Config", "/net/dgw/Config", "net.dgw.Config1", "SetStatus"])
+        .args([
+            "--address",
+            &addr,
+            "call",
+            "net.dgw.Config",
+            "/net/dgw/Config",
+            "net.dgw.Config1",
+            "SetStatus",
+        ])
         .args(["a(ss)", "1", "Hoc.ClockSynchronized", "Yes"])
         .output()
         .unwrap();
@@ -119,15 +164,24 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     assert!(kam.registered("alice"));
     assert!(get(&addr, "SipEp.GatewayStatus").contains("State=Ready"));
     let conn = get(&addr, "SipEp.TlsPersistentConnectionStatus");
-    assert!(conn.contains("State=Up") && conn.contains("RemoteHostIpAddr=127.0.0.1:"), "{conn}");
+    assert!(
+        conn.contains("State=Up") && conn.contains("RemoteHostIpAddr=127.0.0.1:"),
+        "{conn}"
+    );
     let l = sipd_log();
-    assert!(l.contains("303 TLS connection with remote host localhost:"), "{l}");
+    assert!(
+        l.contains("303 TLS connection with remote host localhost:"),
+        "{l}"
+    );
     assert!(l.contains("320 User alice is registered"), "{l}");
     assert!(!l.contains("pw-alice"), "the password is never logged");
 
     // SIGTERM: unregister, then exit 0.
     let pid = sipd.0.id();
-    Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     let t0 = Instant::now();
     let status = loop {
         if let Some(s) = sipd.0.try_wait().unwrap() {
@@ -138,5 +192,9 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     };
     assert!(status.success(), "{status}: {}", sipd_log());
     assert!(!kam.registered("alice"), "unregistered at shutdown");
-    assert!(sipd_log().contains("322 User alice is unregistered"), "{}", sipd_log());
+    assert!(
+        sipd_log().contains("322 User alice is unregistered"),
+        "{}",
+        sipd_log()
+    );
 }

@@ -414,6 +414,18 @@ fn negotiation_failures() {
     );
     assert_eq!(a.media[1].port, 0);
 
+    // "08" is not payload type 8 as far as the answer is concerned.
+    let zero = KAMAILIO.replace("RTP/AVP 18 8 0 101", "RTP/AVP 08 101");
+    assert_eq!(
+        answer(
+            &Session::parse(&zero).unwrap(),
+            &answer_opts(SrtpPolicy::Off),
+            false
+        )
+        .unwrap_err(),
+        SdpError::NoCommonCodec
+    );
+
     let mut bad_codecs = answer_opts(SrtpPolicy::Off);
     bad_codecs.codecs.push(Codec {
         payload_type: 8,

@@ -234,7 +234,9 @@ impl Calls {
         if !is_invite_2xx {
             return;
         }
-        let ack = msg.call_id().and_then(|id| self.lock().get(id).and_then(|e| e.ack.clone()));
+        let ack = msg
+            .call_id()
+            .and_then(|id| self.lock().get(id).and_then(|e| e.ack.clone()));
         if let Some(ack) = ack {
             let _ = flow.send(ack).await;
         }
@@ -261,10 +263,14 @@ fn media_port_socket(ip: IpAddr) -> Result<std::net::UdpSocket, CallError> {
 
 fn media_info(n: &sdp::Negotiated, local_port: u16) -> MediaInfo {
     MediaInfo {
-        remote: format!("{}:{}", n.remote_address, n.remote_port),
+        remote: if n.remote_address.contains(':') {
+            format!("[{}]:{}", n.remote_address, n.remote_port)
+        } else {
+            format!("{}:{}", n.remote_address, n.remote_port)
+        },
         local_port,
         codec: n.codec.name.clone(),
-        srtp_suite: n.srtp.as_ref().map(|(ours, _)| format!("{:?}", ours.suite)),
+        srtp_suite: n.srtp.as_ref().map(|(ours, _)| ours.suite.as_str().to_string()),
     }
 }
 
@@ -275,7 +281,8 @@ fn session_id() -> u64 {
 /// Sends an ACK or other response-less request with our Via.
 async fn send_stateless(core: &Core, flow: &Flow, mut req: Message, branch: &str) -> Option<Vec<u8>> {
     req.headers.remove("Via");
-    req.headers.push("Via", &our_via(flow, core.listen_port, branch).to_string());
+    req.headers
+        .push("Via", &our_via(flow, core.listen_port, branch).to_string());
     let bytes = req.to_bytes();
     flow.send(bytes.clone()).await.ok()?;
     Some(bytes)
@@ -317,7 +324,10 @@ pub(crate) async fn place(core: &Arc<Core>, user: &str, target: &str) -> Result<
     let target_uri = if target.contains(':') {
         Uri::parse(target).map_err(|e| CallError::BadTarget(e.message().to_string()))?
     } else {
-        let domain = core.cfg.domain().ok_or_else(|| CallError::NoRoute("no home domain".into()))?;
+        let domain = core
+            .cfg
+            .domain()
+            .ok_or_else(|| CallError::NoRoute("no home domain".into()))?;
         Uri::parse(&format!("sip:{target}@{}", domain.uri_host()))
             .map_err(|e| CallError::BadTarget(e.message().to_string()))?
     };
@@ -333,7 +343,10 @@ pub(crate) async fn place(core: &Arc<Core>, user: &str, target: &str) -> Result<
         .await
         .ok_or_else(|| CallError::NoRoute(format!("no connection to {hop}")))?;
     let rtp = media_port_socket(flow.local.ip())?;
-    let rtp_port = rtp.local_addr().map_err(|e| CallError::Sdp(e.to_string()))?.port();
+    let rtp_port = rtp
+        .local_addr()
+        .map_err(|e| CallError::Sdp(e.to_string()))?
+        .port();
     let secure = flow.transport == Transport::Tls;
     let offer = sdp::offer(
         &sdp::OfferOptions {
@@ -341,7 +354,11 @@ pub(crate) async fn place(core: &Arc<Core>, user: &str, target: &str) -> Result<
             port: rtp_port,
             session_id: session_id(),
             codecs: sdp::Codec::defaults(),
-            srtp: if secure { core.opts.srtp } else { sdp::SrtpPolicy::Off },
+            srtp: if secure {
+                core.opts.srtp
+            } else {
+                sdp::SrtpPolicy::Off
+            },
         },
         secure,
     )
@@ -436,7 +453,14 @@ async fn ack_failure(core: &Core, txn: &ClientTxn, resp: &Message) {
     send_stateless(core, &txn.flow, ack, &txn.branch).await;
 }
 
-async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Session, user: crate::User, port: u16) {
+async fn uac(
+    core: Arc<Core>,
+    id: String,
+    mut txn: ClientTxn,
+    offer: sdp::Session,
+    user: crate::User,
+    port: u16,
+) {
     let mut authenticated = false;
     loop {
         let resp = match txn.next_response(RING_LIMIT).await {
@@ -460,7 +484,8 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
                 if let Some(e) = core.calls.lock().get_mut(&id) {
                     e.dialog.remote_tag = tag_of(resp.headers.get("To"));
                 }
-                core.calls.set_state(&id, CallState::Ringing, &format!("{code} {reason}"));
+                core.calls
+                    .set_state(&id, CallState::Ringing, &format!("{code} {reason}"));
             }
             200..=299 => {
                 let answer = std::str::from_utf8(&resp.body)
@@ -472,11 +497,20 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
                     let Some(e) = map.get_mut(&id) else { return };
                     let d = &mut e.dialog;
                     d.remote_tag = tag_of(resp.headers.get("To"));
-                    d.remote_target = resp.contacts().ok().and_then(|c| c.into_iter().next()).map(|c| c.uri);
+                    d.remote_target = resp
+                        .contacts()
+                        .ok()
+                        .and_then(|c| c.into_iter().next())
+                        .map(|c| c.uri);
                     let mut rr: Vec<String> = resp
                         .headers
                         .get_all("Record-Route")
-                        .flat_map(|v| sipmsg::split_list(v).into_iter().map(str::to_string).collect::<Vec<_>>())
+                        .flat_map(|v| {
+                            sipmsg::split_list(v)
+                                .into_iter()
+                                .map(str::to_string)
+                                .collect::<Vec<_>>()
+                        })
                         .collect();
                     rr.reverse();
                     d.route_set = rr;
@@ -489,7 +523,10 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
                 };
                 if let Some(mut ack) = ack_req {
                     // The 2xx ACK carries the CSeq number of the INVITE.
-                    ack.headers.set("CSeq", &format!("{} ACK", txn.request.cseq().map(|c| c.0).unwrap_or(1)));
+                    ack.headers.set(
+                        "CSeq",
+                        &format!("{} ACK", txn.request.cseq().map(|c| c.0).unwrap_or(1)),
+                    );
                     let sent = send_stateless(&core, &flow, ack, &new_branch()).await;
                     if let Some(e) = core.calls.lock().get_mut(&id) {
                         e.ack = sent;
@@ -497,7 +534,8 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
                 }
                 match negotiated {
                     Some(Ok(_)) => {
-                        core.calls.set_state(&id, CallState::Established, &format!("{code} {reason}"));
+                        core.calls
+                            .set_state(&id, CallState::Established, &format!("{code} {reason}"));
                         core.status.notify(
                             ids::CALL_ESTABLISHED,
                             Severity::Info,
@@ -520,7 +558,12 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
             401 | 407 if !authenticated => {
                 ack_failure(&core, &txn, &resp).await;
                 let Some(mut auth) = AuthState::from_response(&resp) else {
-                    return end(&core, &id, &format!("{code} without a usable challenge"), ids::CALL_FAILED);
+                    return end(
+                        &core,
+                        &id,
+                        &format!("{code} without a usable challenge"),
+                        ids::CALL_FAILED,
+                    );
                 };
                 authenticated = true;
                 let mut again = txn.request.clone();
@@ -540,7 +583,11 @@ async fn uac(core: Arc<Core>, id: String, mut txn: ClientTxn, offer: sdp::Sessio
             _ => {
                 ack_failure(&core, &txn, &resp).await;
                 let why = format!("{code} {reason}");
-                let id_kind = if code == 487 { ids::CALL_ENDED } else { ids::CALL_FAILED };
+                let id_kind = if code == 487 {
+                    ids::CALL_ENDED
+                } else {
+                    ids::CALL_FAILED
+                };
                 return end(&core, &id, &why, id_kind);
             }
         }
@@ -556,7 +603,10 @@ fn end(core: &Core, id: &str, why: &str, notification: u16) {
     core.status.notify(
         notification,
         Severity::Info,
-        format!("Call {id} of user {} with {} ended: {why}", info.user, info.remote_uri),
+        format!(
+            "Call {id} of user {} with {} ended: {why}",
+            info.user, info.remote_uri
+        ),
     );
 }
 
@@ -586,7 +636,10 @@ async fn cancel(core: &Core, id: &str) -> Result<(), CallError> {
     let (invite, flow) = {
         let map = core.calls.lock();
         let e = map.get(id).ok_or(CallError::NoSuchCall)?;
-        (e.invite.clone().ok_or(CallError::NoSuchCall)?, e.dialog.flow.clone())
+        (
+            e.invite.clone().ok_or(CallError::NoSuchCall)?,
+            e.dialog.flow.clone(),
+        )
     };
     let sipmsg::StartLine::Request { uri, .. } = &invite.start else {
         return Err(CallError::NoSuchCall);
@@ -629,7 +682,11 @@ pub(crate) async fn hangup(core: &Arc<Core>, id: &str) -> Result<(), CallError> 
             let (invite, flow, tag) = {
                 let map = core.calls.lock();
                 let e = map.get(id).ok_or(CallError::NoSuchCall)?;
-                (e.invite.clone(), e.dialog.flow.clone(), e.dialog.local_tag.clone())
+                (
+                    e.invite.clone(),
+                    e.dialog.flow.clone(),
+                    e.dialog.local_tag.clone(),
+                )
             };
             if let Some(inv) = invite {
                 let mut r = Message::response_to(&inv, 603, "Decline");
@@ -694,7 +751,9 @@ pub(crate) async fn handle_request(core: &Arc<Core>, flow: Flow, msg: Message, m
                 .get(&call_id)
                 .is_some_and(|e| e.info.state != CallState::Ended);
             if !known {
-                return core.reply(&flow, &msg, 481, "Call/Transaction Does Not Exist").await;
+                return core
+                    .reply(&flow, &msg, 481, "Call/Transaction Does Not Exist")
+                    .await;
             }
             core.reply(&flow, &msg, 200, "OK").await;
             end(core, &call_id, "remote hangup", ids::CALL_ENDED);
@@ -711,7 +770,9 @@ pub(crate) async fn handle_request(core: &Arc<Core>, flow: Flow, msg: Message, m
                 })
             };
             let Some((inv, tag, state)) = pending else {
-                return core.reply(&flow, &msg, 481, "Call/Transaction Does Not Exist").await;
+                return core
+                    .reply(&flow, &msg, 481, "Call/Transaction Does Not Exist")
+                    .await;
             };
             core.reply(&flow, &msg, 200, "OK").await;
             if state != CallState::Established {
@@ -745,7 +806,10 @@ async fn reinvite(core: &Arc<Core>, flow: &Flow, msg: &Message, call_id: &str) {
             }
             core.send_response(flow, msg, r).await;
         }
-        _ => core.reply(flow, msg, 481, "Call/Transaction Does Not Exist").await,
+        _ => {
+            core.reply(flow, msg, 481, "Call/Transaction Does Not Exist")
+                .await
+        }
     }
 }
 
@@ -790,7 +854,11 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
             port,
             session_id: session_id(),
             codecs: sdp::Codec::defaults(),
-            srtp: if secure { core.opts.srtp } else { sdp::SrtpPolicy::Off },
+            srtp: if secure {
+                core.opts.srtp
+            } else {
+                sdp::SrtpPolicy::Off
+            },
         },
         secure,
     ) {
@@ -809,11 +877,20 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
     let from = msg.headers.get("From").unwrap_or_default().to_string();
     let to = msg.headers.get("To").unwrap_or_default().to_string();
     let local_tag = new_tag();
-    let remote_target = msg.contacts().ok().and_then(|c| c.into_iter().next()).map(|c| c.uri);
+    let remote_target = msg
+        .contacts()
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .map(|c| c.uri);
     let route_set: Vec<String> = msg
         .headers
         .get_all("Record-Route")
-        .flat_map(|v| sipmsg::split_list(v).into_iter().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|v| {
+            sipmsg::split_list(v)
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .collect();
     let acked = Arc::new(Notify::new());
     let answer_text = answer.to_string();
@@ -823,7 +900,9 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
             direction: Direction::Incoming,
             state: CallState::Ringing,
             user: user.name.clone(),
-            remote_uri: NameAddr::parse(&from).map(|n| n.uri.to_string()).unwrap_or_default(),
+            remote_uri: NameAddr::parse(&from)
+                .map(|n| n.uri.to_string())
+                .unwrap_or_default(),
             media: Some(media_info(&negotiated, port)),
             end_reason: None,
             transport: flow.transport,
@@ -892,7 +971,11 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
             let _ = bye(core, &call_id).await;
             return end(core, &call_id, "no ACK", ids::CALL_FAILED);
         }
-        if core.calls.info(&call_id).is_none_or(|c| c.state == CallState::Ended) {
+        if core
+            .calls
+            .info(&call_id)
+            .is_none_or(|c| c.state == CallState::Ended)
+        {
             return;
         }
         let _ = flow.send(bytes.clone()).await;

@@ -140,6 +140,9 @@ pub fn ip_for_uri(ip: IpAddr) -> String {
     }
 }
 
+/// Server transactions by key: when first seen, and the last response.
+type ServerTxns = HashMap<String, (Instant, Option<Vec<u8>>)>;
+
 pub(crate) struct Core {
     cfg: SipConfig,
     opts: SipdOptions,
@@ -155,12 +158,20 @@ pub(crate) struct Core {
     calls: call::Calls,
     /// Server transactions seen recently (branch + method) and the last
     /// response sent, to absorb retransmissions.
-    server_txns: Mutex<HashMap<String, (Instant, Option<Vec<u8>>)>>,
+    server_txns: Mutex<ServerTxns>,
     shutdown: watch::Sender<bool>,
     sink: mpsc::Sender<Inbound>,
 }
 
 impl Core {
+    fn flow_context(&self) -> transport::FlowContext {
+        transport::FlowContext {
+            limits: self.opts.limits,
+            sink: self.sink.clone(),
+            status: self.status.clone(),
+        }
+    }
+
     fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
@@ -341,7 +352,10 @@ impl Sipd {
                 status.notify(
                     ids::GATEWAY_FAILED,
                     Severity::Error,
-                    format!("SIP gateway {} cannot start: port {} already in use", cfg.gateway, bind),
+                    format!(
+                        "SIP gateway {} cannot start: port {} already in use",
+                        cfg.gateway, bind
+                    ),
                 );
                 StartError::PortInUse(e)
             } else {
@@ -407,7 +421,7 @@ impl Sipd {
                         let c = c.clone();
                         // Each message in its own task: a call waiting for
                         // an ACK must not hold up the next message.
-                        tokio::spawn(async move { c.dispatch(flow, msg).await });
+                        tokio::spawn(async move { c.dispatch(flow, *msg).await });
                     }
                     // In-dialog requests fall back to the next hop
                     // when their flow closed (see call::dialog_flow).
@@ -491,12 +505,9 @@ impl Sipd {
         call::hangup_all(&self.core, grace).await;
         // Registration tasks unregister and end by themselves.
         while Instant::now() < deadline
-            && self
-                .core
-                .status
-                .registrations()
-                .iter()
-                .any(|r| r.state == RegistrationState::Unregistering || r.state == RegistrationState::Registered)
+            && self.core.status.registrations().iter().any(|r| {
+                r.state == RegistrationState::Unregistering || r.state == RegistrationState::Registered
+            })
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -529,7 +540,10 @@ async fn accept_loop(core: Arc<Core>, listener: TcpListener) {
             core.status.notify(
                 ids::CONNECTION_DROPPED,
                 Severity::Warning,
-                format!("Connection from {peer} refused: {} connections open", core.opts.limits.max_incoming),
+                format!(
+                    "Connection from {peer} refused: {} connections open",
+                    core.opts.limits.max_incoming
+                ),
             );
             continue;
         };
@@ -569,23 +583,23 @@ async fn accept_loop(core: Arc<Core>, listener: TcpListener) {
                     transport::spawn_stream(
                         tls,
                         Transport::Tls,
-                        local,
-                        peer,
-                        true,
-                        limits,
-                        core.sink.clone(),
-                        core.status.clone(),
+                        transport::Endpoints {
+                            local,
+                            remote: peer,
+                            incoming: true,
+                        },
+                        &core.flow_context(),
                     )
                 }
                 _ => transport::spawn_stream(
                     tcp,
                     Transport::Tcp,
-                    local,
-                    peer,
-                    true,
-                    limits,
-                    core.sink.clone(),
-                    core.status.clone(),
+                    transport::Endpoints {
+                        local,
+                        remote: peer,
+                        incoming: true,
+                    },
+                    &core.flow_context(),
                 ),
             };
             drop(flow);
@@ -651,12 +665,12 @@ async fn connect(
             let (flow, reader) = transport::spawn_stream(
                 tcp,
                 Transport::Tcp,
-                local,
-                *addr,
-                false,
-                limits,
-                core.sink.clone(),
-                core.status.clone(),
+                transport::Endpoints {
+                    local,
+                    remote: *addr,
+                    incoming: false,
+                },
+                &core.flow_context(),
             );
             return Ok(Connected::Up(flow, reader, i, "TCP".into()));
         }
@@ -667,8 +681,11 @@ async fn connect(
             Ok(n) => n,
             Err(e) => return Err((format!("{}: {e}", server.host), false)),
         };
-        match tokio::time::timeout(limits.handshake, ktls_offload::connect(client, name, tcp, &core.opts.ktls))
-            .await
+        match tokio::time::timeout(
+            limits.handshake,
+            ktls_offload::connect(client, name, tcp, &core.opts.ktls),
+        )
+        .await
         {
             Ok(Ok(tls)) => {
                 let info = tls.info();
@@ -676,12 +693,12 @@ async fn connect(
                 let (flow, reader) = transport::spawn_stream(
                     tls,
                     Transport::Tls,
-                    local,
-                    *addr,
-                    false,
-                    limits,
-                    core.sink.clone(),
-                    core.status.clone(),
+                    transport::Endpoints {
+                        local,
+                        remote: *addr,
+                        incoming: false,
+                    },
+                    &core.flow_context(),
                 );
                 return Ok(Connected::Up(flow, reader, i, path));
             }
@@ -717,9 +734,14 @@ async fn persistent(core: Arc<Core>, server: Server, index: u16) {
         state,
         data_path: path,
     };
-    let kind = if core.cfg.transport == Transport::Tls { "TLS" } else { "TCP" };
+    let kind = if core.cfg.transport == Transport::Tls {
+        "TLS"
+    } else {
+        "TCP"
+    };
     while !core.is_shutting_down() {
-        core.status.set_connection(row(ConnectionState::WaitingUp, 0, String::new(), String::new()));
+        core.status
+            .set_connection(row(ConnectionState::WaitingUp, 0, String::new(), String::new()));
         let addrs = match resolve(&server).await {
             Ok(a) => a,
             Err(e) => {
@@ -773,7 +795,9 @@ async fn persistent(core: Arc<Core>, server: Server, index: u16) {
                 core.status.notify(
                     ids::CONNECTION_CLOSED,
                     Severity::Warning,
-                    format!("{kind} connection with remote host {server} for SIP gateway {gw} is down: {why}"),
+                    format!(
+                        "{kind} connection with remote host {server} for SIP gateway {gw} is down: {why}"
+                    ),
                 );
                 if why.contains("keep-alive") {
                     core.status.notify(
@@ -788,13 +812,18 @@ async fn persistent(core: Arc<Core>, server: Server, index: u16) {
             }
             Err((why, cert)) => {
                 core.status.notify(
-                    if cert { ids::CERTIFICATE_REFUSED } else { ids::CONNECTION_FAILED },
+                    if cert {
+                        ids::CERTIFICATE_REFUSED
+                    } else {
+                        ids::CONNECTION_FAILED
+                    },
                     Severity::Warning,
                     format!("{kind} connection with remote host {server} failed for SIP gateway {gw}: {why}"),
                 );
             }
         }
-        core.status.set_connection(row(ConnectionState::Down, 0, String::new(), String::new()));
+        core.status
+            .set_connection(row(ConnectionState::Down, 0, String::new(), String::new()));
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = shutdown.changed() => return,

@@ -64,7 +64,11 @@ impl AuthState {
     /// can answer.
     pub(crate) fn from_response(resp: &Message) -> Option<AuthState> {
         let proxy = resp.code() == Some(407);
-        let header = if proxy { "Proxy-Authenticate" } else { "WWW-Authenticate" };
+        let header = if proxy {
+            "Proxy-Authenticate"
+        } else {
+            "WWW-Authenticate"
+        };
         let challenges: Vec<Challenge> = resp
             .headers
             .get_all(header)
@@ -90,9 +94,20 @@ impl AuthState {
             username: user.auth_name.clone(),
             password: user.password.clone(),
         };
-        match sipdigest::respond(&self.challenge, &creds, &method, &uri, self.nc, &sipdigest::new_cnonce()) {
+        match sipdigest::respond(
+            &self.challenge,
+            &creds,
+            &method,
+            &uri,
+            self.nc,
+            &sipdigest::new_cnonce(),
+        ) {
             Ok(r) => {
-                let name = if self.proxy { "Proxy-Authorization" } else { "Authorization" };
+                let name = if self.proxy {
+                    "Proxy-Authorization"
+                } else {
+                    "Authorization"
+                };
                 req.headers.set(name, &r.header_value);
                 true
             }
@@ -174,7 +189,9 @@ impl Registration {
                 200..=299 => return Ok(granted(&resp, flow, core, &self.user.name).unwrap_or(asked)),
                 401 | 407 => {
                     let Some(next) = AuthState::from_response(&resp) else {
-                        return Err(RegError::Invalid(format!("{code} without a usable digest challenge")));
+                        return Err(RegError::Invalid(format!(
+                            "{code} without a usable digest challenge"
+                        )));
                     };
                     if self.user.password.is_empty() {
                         self.auth = None;
@@ -273,7 +290,11 @@ pub(crate) async fn run(core: Arc<Core>, user: User) {
         let refreshing = registered_on == Some(flow.id);
         status.set_registration(
             &name,
-            if refreshing { RegistrationState::Refreshing } else { RegistrationState::Registering },
+            if refreshing {
+                RegistrationState::Refreshing
+            } else {
+                RegistrationState::Registering
+            },
             None,
         );
         let wait = match reg.register(&core, &flow, reg.expires).await {
@@ -284,7 +305,9 @@ pub(crate) async fn run(core: Arc<Core>, user: User) {
                     status.notify(
                         ids::REGISTERED,
                         Severity::Info,
-                        format!("User {name} is registered with {next_hop} for SIP gateway {gw} for {granted} s"),
+                        format!(
+                            "User {name} is registered with {next_hop} for SIP gateway {gw} for {granted} s"
+                        ),
                     );
                 }
                 refresh_after(granted)

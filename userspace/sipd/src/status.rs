@@ -305,7 +305,11 @@ impl Status {
     /// Updates (or adds) the row of the connection to `remote_host`.
     pub fn set_connection(&self, row: ConnectionRow) {
         let mut t = self.lock();
-        match t.connections.iter_mut().find(|r| r.remote_host == row.remote_host) {
+        match t
+            .connections
+            .iter_mut()
+            .find(|r| r.remote_host == row.remote_host)
+        {
             Some(r) if *r == row => return,
             Some(r) => *r = row,
             None => t.connections.push(row),
@@ -352,7 +356,10 @@ impl Status {
                 format!("Gateway={} State={gw}", self.gateway_name),
             ),
             ("SipEp.RegistrationStatus".to_string(), regs.join("; ")),
-            ("SipEp.TlsPersistentConnectionStatus".to_string(), conns.join("; ")),
+            (
+                "SipEp.TlsPersistentConnectionStatus".to_string(),
+                conns.join("; "),
+            ),
         ]
     }
 }

@@ -58,7 +58,7 @@ impl Default for Limits {
 #[derive(Debug)]
 pub enum Inbound {
     /// A parsed message, and the flow it came on.
-    Message(Flow, Message),
+    Message(Flow, Box<Message>),
     /// A flow closed.
     Closed(u64),
 }
@@ -133,22 +133,47 @@ impl Flow {
     }
 }
 
+/// What every connection task needs from the service.
+#[derive(Clone)]
+pub struct FlowContext {
+    /// Peer limits.
+    pub limits: Limits,
+    /// Where messages go.
+    pub sink: mpsc::Sender<Inbound>,
+    /// Where notifications go.
+    pub status: Status,
+}
+
+/// The two ends of a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    /// Ours.
+    pub local: SocketAddr,
+    /// The peer's.
+    pub remote: SocketAddr,
+    /// Whether the peer opened it (then it is closed when idle).
+    pub incoming: bool,
+}
+
 /// A connection's reader and writer tasks, started on `stream`. Returns the
-/// flow; the tasks end when either side closes or [`Flow`]s are all
-/// dropped... the reader reports [`Inbound::Closed`] when it ends.
+/// flow and the reader task, which ends (after reporting
+/// [`Inbound::Closed`]) when the peer closes, on a fatal framing error, or
+/// when [`Flow::close`] is called.
 pub fn spawn_stream<S>(
     stream: S,
     transport: Transport,
-    local: SocketAddr,
-    remote: SocketAddr,
-    incoming: bool,
-    limits: Limits,
-    sink: mpsc::Sender<Inbound>,
-    status: Status,
+    ends: Endpoints,
+    ctx: &FlowContext,
 ) -> (Flow, tokio::task::JoinHandle<()>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let Endpoints {
+        local,
+        remote,
+        incoming,
+    } = ends;
+    let FlowContext { limits, sink, status } = ctx.clone();
     let (rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(256);
     let flow = Flow {
@@ -249,7 +274,11 @@ async fn read_loop<R: AsyncRead>(
                     last_message = Instant::now();
                     match Message::parse(&bytes) {
                         Ok(m) => {
-                            if sink.send(Inbound::Message(flow.clone(), m)).await.is_err() {
+                            if sink
+                                .send(Inbound::Message(flow.clone(), Box::new(m)))
+                                .await
+                                .is_err()
+                            {
                                 return "service stopping".into();
                             }
                         }
@@ -317,7 +346,9 @@ fn too_large_response(head: &[u8]) -> Option<Message> {
 /// The UDP socket's receive loop: every datagram that parses goes to the
 /// core; others are dropped (and counted in the log).
 pub fn spawn_udp(sock: Arc<UdpSocket>, sink: mpsc::Sender<Inbound>, status: Status) -> Flow {
-    let local = sock.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let local = sock
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let flow = Flow {
         id: next_id(),
         transport: Transport::Udp,
@@ -353,7 +384,11 @@ pub fn spawn_udp(sock: Arc<UdpSocket>, sink: mpsc::Sender<Inbound>, status: Stat
             }
             match Message::parse(data) {
                 Ok(m) => {
-                    if sink.send(Inbound::Message(base.udp_to(from), m)).await.is_err() {
+                    if sink
+                        .send(Inbound::Message(base.udp_to(from), Box::new(m)))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -405,7 +440,8 @@ mod tests {
 
     #[test]
     fn oversize_request_gets_513_from_its_head() {
-        let head = b"INVITE sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKx\r\n\
+        let head =
+            b"INVITE sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKx\r\n\
 To: <sip:bob@example.net>\r\nFrom: <sip:alice@example.net>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\
 Max-Forwards: 70\r\nContent-Length: 9000\r\n\r\n";
         let r = too_large_response(head).expect("a response");

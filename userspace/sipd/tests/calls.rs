@@ -10,7 +10,13 @@ use pki::ValidationLevel;
 use sipd::{CallState, Direction};
 use siplab::{Baresip, BaresipOptions};
 
-async fn wait_call(sipd: &sipd::Sipd, id: &str, state: CallState, secs: u64, ctx: impl Fn() -> String) -> sipd::CallInfo {
+async fn wait_call(
+    sipd: &sipd::Sipd,
+    id: &str,
+    state: CallState,
+    secs: u64,
+    ctx: impl Fn() -> String,
+) -> sipd::CallInfo {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(c) = sipd.call_info(id) {
@@ -22,7 +28,11 @@ async fn wait_call(sipd: &sipd::Sipd, id: &str, state: CallState, secs: u64, ctx
             }
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("call {id} not {state:?} after {secs} s: {:?}\n{}", sipd.call_info(id), ctx());
+            panic!(
+                "call {id} not {state:?} after {secs} s: {:?}\n{}",
+                sipd.call_info(id),
+                ctx()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -31,7 +41,11 @@ async fn wait_call(sipd: &sipd::Sipd, id: &str, state: CallState, secs: u64, ctx
 async fn wait_incoming(sipd: &sipd::Sipd, secs: u64, ctx: impl Fn() -> String) -> sipd::CallInfo {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(c) = sipd.calls().into_iter().find(|c| c.direction == Direction::Incoming) {
+        if let Some(c) = sipd
+            .calls()
+            .into_iter()
+            .find(|c| c.direction == Direction::Incoming)
+        {
             return c;
         }
         if tokio::time::Instant::now() > deadline {
@@ -79,8 +93,18 @@ async fn calls_both_ways(name: &str, mutual: bool) {
     bo.cert = Some(pki.server_cert("baresip", &["localhost", "127.0.0.1"]).unwrap());
     let bob = tokio::task::block_in_place(|| Baresip::start(&dir.join("bob"), &bo)).expect("baresip");
     tokio::task::block_in_place(|| bob.wait_registered(Duration::from_secs(20))).expect("bob registers");
-    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || kam.log()).await;
-    let ctx = || format!("{}\n--- kamailio\n{}\n--- baresip\n{}", notes.all(), kam.log(), bob.log());
+    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || {
+        kam.log()
+    })
+    .await;
+    let ctx = || {
+        format!(
+            "{}\n--- kamailio\n{}\n--- baresip\n{}",
+            notes.all(),
+            kam.log(),
+            bob.log()
+        )
+    };
 
     // sipd calls bob; baresip answers at once (SRTP mandatory on its side).
     let id = sipd.call("alice", "bob").await.expect("INVITE sent");
@@ -95,11 +119,14 @@ async fn calls_both_ways(name: &str, mutual: bool) {
     assert_eq!(sipd.call_info(&id).unwrap().state, CallState::Ended);
 
     // bob calls alice; sipd answers (auto-answer) with its own SDES key.
-    tokio::task::block_in_place(|| bob.dial(&format!("sip:alice@localhost")) ).expect("dial");
+    tokio::task::block_in_place(|| bob.dial("sip:alice@localhost")).expect("dial");
     let incoming = wait_incoming(&sipd, 20, ctx).await;
     let call = wait_call(&sipd, &incoming.call_id, CallState::Established, 20, ctx).await;
     tokio::task::block_in_place(|| bob.wait_call_established(Duration::from_secs(10))).expect("bob in call");
-    assert!(call.media.as_ref().and_then(|m| m.srtp_suite.as_ref()).is_some(), "{call:?}");
+    assert!(
+        call.media.as_ref().and_then(|m| m.srtp_suite.as_ref()).is_some(),
+        "{call:?}"
+    );
     tokio::task::block_in_place(|| bob.hangup());
     let ended = wait_call(&sipd, &incoming.call_id, CallState::Ended, 10, ctx).await;
     assert_eq!(ended.end_reason.as_deref(), Some("remote hangup"));
@@ -139,11 +166,19 @@ async fn client_without_certificate_refused_when_client_auth_is_on() {
         })
         .await
         .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
         let refused = notes.with_id(sipd::status::ids::INCOMING_TLS_FAILED);
         if required {
-            assert!(!refused.is_empty(), "sipd refused the client: {text}\n{}", notes.all());
+            assert!(
+                !refused.is_empty(),
+                "sipd refused the client: {text}\n{}",
+                notes.all()
+            );
             assert!(
                 refused[0].contains("Incoming TLS connection from 127.0.0.1"),
                 "{refused:?}"

@@ -34,7 +34,10 @@ async fn many_calls_over_one_persistent_tls_connection() {
     opts.srtp = sdp::SrtpPolicy::Optional;
     let sipd = start(cfg, opts).await;
     let notes = Notes::watch(sipd.status());
-    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || kam.log()).await;
+    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || {
+        kam.log()
+    })
+    .await;
     let mut uac = siplab::SippUac::new(format!("127.0.0.1:{udp}").parse().unwrap(), "alice", CALLS);
     uac.rate = 20;
     uac.call_duration = Duration::from_millis(200);
@@ -48,7 +51,11 @@ async fn many_calls_over_one_persistent_tls_connection() {
         r.log,
         notes.all()
     );
-    let calls: Vec<_> = sipd.calls().into_iter().filter(|c| c.direction == Direction::Incoming).collect();
+    let calls: Vec<_> = sipd
+        .calls()
+        .into_iter()
+        .filter(|c| c.direction == Direction::Incoming)
+        .collect();
     assert_eq!(calls.len(), CALLS as usize);
     // SIPp hangs up each call: every one ended by BYE.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -60,7 +67,14 @@ async fn many_calls_over_one_persistent_tls_connection() {
     // One TLS connection carried them: Kamailio's TLS connection list toward
     // sipd's port has a single entry.
     let conns = kam.connections().unwrap_or_default();
-    let to_sipd: Vec<_> = conns.iter().filter(|c| c.contains(&sipd.listen_port().to_string())).collect();
-    assert_eq!(to_sipd.len(), 1, "one connection from Kamailio to sipd: {conns:?}");
+    let to_sipd: Vec<_> = conns
+        .iter()
+        .filter(|c| c.contains(&sipd.listen_port().to_string()))
+        .collect();
+    assert_eq!(
+        to_sipd.len(),
+        1,
+        "one connection from Kamailio to sipd: {conns:?}"
+    );
     sipd.shutdown(Duration::from_secs(3)).await;
 }

@@ -29,9 +29,14 @@ async fn tls(port: u16, ca: &std::path::Path) -> ktls_offload::TlsStream {
     p.clock_synchronised = true;
     let cfg = pki::client_config(&p, &snap).unwrap();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    ktls_offload::connect(cfg, ServerName::try_from("localhost").unwrap(), tcp, &Default::default())
-        .await
-        .expect("TLS to sipd")
+    ktls_offload::connect(
+        cfg,
+        ServerName::try_from("localhost").unwrap(),
+        tcp,
+        &Default::default(),
+    )
+    .await
+    .expect("TLS to sipd")
 }
 
 /// Reads until `needle` shows up or the stream ends; returns what came.
@@ -71,7 +76,10 @@ async fn hostile_peers_lose_only_their_own_connection() {
     opts.limits.max_incoming = 6;
     let sipd = start(cfg, opts).await;
     let notes = Notes::watch(sipd.status());
-    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || kam.log()).await;
+    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || {
+        kam.log()
+    })
+    .await;
     let ready_before = notes.with_id(ids::CONNECTION_READY).len();
     let port = sipd.listen_port();
     let ca = pki.ca_pem.clone();
@@ -84,7 +92,9 @@ async fn hostile_peers_lose_only_their_own_connection() {
 
     // 2. Garbage: the connection is closed.
     let mut g = tls(port, &ca).await;
-    g.write_all(b"\x00\x01\x02GARBAGE not sip at all\r\n\r\n").await.unwrap();
+    g.write_all(b"\x00\x01\x02GARBAGE not sip at all\r\n\r\n")
+        .await
+        .unwrap();
     let (_, closed) = read_until(&mut g, "never", 5).await;
     assert!(closed, "garbage closes the connection");
 
@@ -100,13 +110,21 @@ async fn hostile_peers_lose_only_their_own_connection() {
     let mut o = tls(port, &ca).await;
     o.write_all(big.as_bytes()).await.unwrap();
     let (r, closed) = read_until(&mut o, "\r\n\r\n", 5).await;
-    assert!(r.starts_with("SIP/2.0 513"), "oversize answered 513: {r:?} closed={closed}");
+    assert!(
+        r.starts_with("SIP/2.0 513"),
+        "oversize answered 513: {r:?} closed={closed}"
+    );
     o.write_all(&options(2, port)).await.unwrap();
     let (r, closed) = read_until(&mut o, "CSeq: 2 OPTIONS", 5).await;
-    assert!(!closed && r.contains("SIP/2.0 200 OK"), "connection survives the oversize message: {r}");
+    assert!(
+        !closed && r.contains("SIP/2.0 200 OK"),
+        "connection survives the oversize message: {r}"
+    );
 
     // 4. A malformed message (CSeq method differs): dropped, connection kept.
-    let bad = String::from_utf8(options(3, port)).unwrap().replace("CSeq: 3 OPTIONS", "CSeq: 3 INVITE");
+    let bad = String::from_utf8(options(3, port))
+        .unwrap()
+        .replace("CSeq: 3 OPTIONS", "CSeq: 3 INVITE");
     o.write_all(bad.as_bytes()).await.unwrap();
     o.write_all(&options(4, port)).await.unwrap();
     let (r, closed) = read_until(&mut o, "CSeq: 4 OPTIONS", 5).await;
@@ -119,7 +137,11 @@ async fn hostile_peers_lose_only_their_own_connection() {
     let t = tokio::time::Instant::now();
     let (_, closed) = read_until(&mut slow, "never", 5).await;
     assert!(closed, "slow sender closed");
-    assert!(t.elapsed() < Duration::from_secs(4), "closed within the 1 s limit (+ slack): {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "closed within the 1 s limit (+ slack): {:?}",
+        t.elapsed()
+    );
 
     // 6. Too many connections: beyond max_incoming, new ones are closed.
     let mut held = Vec::new();
@@ -137,13 +159,29 @@ async fn hostile_peers_lose_only_their_own_connection() {
 
     // Nobody else noticed: alice is still registered over the one
     // persistent connection, and the first client still gets answers.
-    assert_eq!(sipd.status().registration("alice"), Some(sipd::RegistrationState::Registered));
-    assert_eq!(notes.with_id(ids::CONNECTION_READY).len(), ready_before, "no reconnection: {}", notes.all());
-    assert!(sipd.status().connections().iter().all(|c| c.state == sipd::ConnectionState::Up));
+    assert_eq!(
+        sipd.status().registration("alice"),
+        Some(sipd::RegistrationState::Registered)
+    );
+    assert_eq!(
+        notes.with_id(ids::CONNECTION_READY).len(),
+        ready_before,
+        "no reconnection: {}",
+        notes.all()
+    );
+    assert!(sipd
+        .status()
+        .connections()
+        .iter()
+        .all(|c| c.state == sipd::ConnectionState::Up));
     good.write_all(&options(6, port)).await.unwrap();
     let (r, _) = read_until(&mut good, "CSeq: 6 OPTIONS", 5).await;
     assert!(r.contains("200 OK"), "{r}");
     assert!(!notes.with_id(ids::MESSAGE_REFUSED).is_empty(), "{}", notes.all());
-    assert!(!notes.with_id(ids::CONNECTION_DROPPED).is_empty(), "{}", notes.all());
+    assert!(
+        !notes.with_id(ids::CONNECTION_DROPPED).is_empty(),
+        "{}",
+        notes.all()
+    );
     sipd.shutdown(Duration::from_secs(2)).await;
 }

@@ -30,6 +30,11 @@
 //! long as Content-Length says. Serializing ([`Message::to_bytes`]) always writes CRLF and writes
 //! Content-Length itself.
 //!
+//! On streams (TCP, TLS) the [`Framer`] cuts the byte stream into messages by Content-Length and
+//! reports RFC 5626 keep-alives; its buffer stays within the limit plus one read chunk, an
+//! oversize message is skipped without losing the connection, and anything that cannot be framed
+//! is a fatal [`FrameError`]. See [`Framer`] for how it must be driven.
+//!
 //! # Limits
 //!
 //! * Only `sip:` and `sips:` URIs are understood; a request whose Request-URI is, say, `tel:` is

@@ -77,7 +77,13 @@ pub fn kamailio(dir: &Path, pki: &Pki, edit: impl FnOnce(&mut KamailioOptions)) 
 
 /// Waits until `pred` holds on the status, or panics after `secs` with
 /// the status and `context` (e.g. the peer's log tail).
-pub async fn wait_status(status: &Status, secs: u64, what: &str, pred: impl Fn(&Status) -> bool, context: impl Fn() -> String) {
+pub async fn wait_status(
+    status: &Status,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&Status) -> bool,
+    context: impl Fn() -> String,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !pred(status) {
         if tokio::time::Instant::now() > deadline {
@@ -116,7 +122,13 @@ impl Notes {
     }
 
     pub fn with_id(&self, id: u16) -> Vec<String> {
-        self.0.lock().unwrap().iter().filter(|n| n.id == id).map(|n| n.to_string()).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.id == id)
+            .map(|n| n.to_string())
+            .collect()
     }
 
     pub fn all(&self) -> String {
