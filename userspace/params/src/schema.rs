@@ -412,6 +412,7 @@ pub static TABLES: &[Table] = &[
             Column { name: "TcpEnable", kind: Kind::Enum { values: ENABLE, refused: &[] }, default: "Disable", access: Access::ReadWrite, doc: "SIP over TCP." },
             Column { name: "TlsEnable", kind: Kind::Enum { values: ENABLE, refused: &[] }, default: "Enable", access: Access::ReadWrite, doc: "SIP over TLS (excludes UDP and TCP, for the whole unit)." },
             Column { name: "SecurePort", kind: Kind::UInt { min: 0, max: 65535 }, default: "0", access: Access::ReadWrite, doc: "TLS listening port; 0 means 5061." },
+            Column { name: "Port", kind: Kind::UInt { min: 0, max: 65535 }, default: "0", access: Access::ReadWrite, doc: "UDP and TCP listening port; 0 means 5060." },
         ],
         max_rows: 8,
         apply: Apply::Restart,

@@ -161,7 +161,8 @@ pub struct SipConfig {
     pub gateway: String,
     /// The unit's transport.
     pub transport: Transport,
-    /// The listening port: SecurePort (0 → 5061) for TLS, 5060 otherwise.
+    /// The listening port: SecurePort (0 → 5061) for TLS, Port (0 → 5060)
+    /// for UDP and TCP.
     pub listen_port: u16,
     /// `SipEp.DefaultStaticProxyOutboundHost`: every request goes there.
     pub outbound_proxy: Option<Server>,
@@ -253,8 +254,10 @@ impl SipConfig {
             (false, false, false) => return Err(cerr(&cell("TlsEnable"), "no transport is enabled")),
         };
         let secure_port: u16 = num(cfg, &cell("SecurePort"))?;
+        let port: u16 = num(cfg, &cell("Port"))?;
         let listen_port = match transport {
             Transport::Tls if secure_port != 0 => secure_port,
+            Transport::Udp | Transport::Tcp if port != 0 => port,
             t => t.default_port(),
         };
         let server = |name: &str| Server::parse(&get(cfg, name)?, transport).map_err(|e| cerr(name, e));

@@ -279,3 +279,60 @@ async fn validation_levels_against_good_and_bad_certificates() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The same registrar over UDP (retransmissions by timers, no connection)
+/// and over TCP (a persistent connection without TLS): the transport is
+/// one choice for the whole unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_over_udp_and_tcp() {
+    if !peers("sipd-udp-tcp") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-udp-tcp").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let (udp, tcp) = (siplab::free_port(), siplab::free_port());
+    let kam = kamailio(&dir, &pki, |o| {
+        o.users.push(("dave".into(), "pw-dave".into()));
+        o.udp_port = Some(udp);
+        o.tcp_port = Some(tcp);
+    });
+    for (transport, port) in [("Udp", udp), ("Tcp", tcp)] {
+        let listen = siplab::free_port();
+        let cfg = config(&format!(
+            "SipEp.TransportConfig[default].TlsEnable=Disable\n\
+             SipEp.TransportConfig[default].{transport}Enable=Enable\n\
+             SipEp.TransportConfig[default].Port={listen}\n\
+             SipEp.TransportPersistentBasePort={}\n\
+             SipEp.DefaultStaticRegistrarHost=127.0.0.1:{port}\n\
+             SipEp.Registration[dave].AuthPassword=pw-dave\n",
+            siplab::free_port()
+        ));
+        let opts = sipd::SipdOptions {
+            bind: "127.0.0.1".parse().unwrap(),
+            ..Default::default()
+        };
+        let sipd = start(cfg, opts).await;
+        assert_eq!(sipd.listen_port(), listen);
+        wait_status(sipd.status(), 20, "dave registered", registered("dave"), || {
+            kam.log()
+        })
+        .await;
+        let contacts = kam.contacts("dave");
+        let want = format!("127.0.0.1:{listen}");
+        assert!(
+            contacts.iter().any(|c| c.contains(&want)),
+            "{transport}: {contacts:?}"
+        );
+        if transport == "Tcp" {
+            assert!(
+                contacts.iter().any(|c| c.contains("transport=tcp")),
+                "{contacts:?}"
+            );
+            assert_eq!(sipd.status().connections()[0].state, ConnectionState::Up);
+        } else {
+            assert!(sipd.status().connections().is_empty(), "no connection over UDP");
+        }
+        sipd.shutdown(Duration::from_secs(3)).await;
+        assert!(!kam.registered("dave"), "{transport}: unregistered");
+    }
+}
