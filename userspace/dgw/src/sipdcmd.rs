@@ -42,14 +42,14 @@ pub struct SipdArgs {
 }
 
 enum Source {
-    Confd(confd::Config1Proxy<'static>),
+    Confd(confd::Config1Proxy<'static>, zbus::Connection),
     Store(params::Store),
 }
 
 impl Source {
     async fn load(&self) -> Result<Config, String> {
         match self {
-            Source::Confd(p) => {
+            Source::Confd(p, _) => {
                 // The secrets (digest passwords) come with the export, which
                 // the D-Bus policy allows to root only.
                 let text = p
@@ -68,7 +68,7 @@ impl Source {
     /// confd (not part of the exported configuration).
     async fn clock_synchronized(&self) -> bool {
         match self {
-            Source::Confd(p) => p
+            Source::Confd(p, _) => p
                 .get(pki::settings::CLOCK_SYNCHRONIZED)
                 .await
                 .is_ok_and(|v| v.eq_ignore_ascii_case("Yes")),
@@ -77,11 +77,31 @@ impl Source {
     }
 
     async fn publish(&self, status: &Status) {
-        if let Source::Confd(p) = self {
+        if let Source::Confd(p, conn) = self {
             let values = status.as_params();
             let refs: Vec<(&str, &str)> = values.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             if let Err(e) = p.set_status(&refs).await {
                 log::warn!(target: "sipd", "reporting status to confd: {e}");
+            }
+            // hostd's Ready LED follows the TLS connections of the services
+            // (steady when all are up). hostd may not run (workstations):
+            // that is not an error for SIP.
+            let rows = status.connections();
+            let up = rows
+                .iter()
+                .filter(|r| r.state == sipd::ConnectionState::Up)
+                .count() as u32;
+            let r = conn
+                .call_method(
+                    Some("net.dgw.Host"),
+                    "/net/dgw/Host/Leds",
+                    Some("net.dgw.Leds1"),
+                    "ReportTlsConnections",
+                    &("SipEp", rows.len() as u32, up),
+                )
+                .await;
+            if let Err(e) = r {
+                log::debug!(target: "sipd", "reporting TLS connections to hostd: {e}");
             }
         }
     }
@@ -179,7 +199,8 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
             }
             .map_err(|e| e.to_string())?;
             let conn = b.build().await.map_err(|e| format!("D-Bus: {e}"))?;
-            Source::Confd(confd::Config1Proxy::new(&conn).await.map_err(|e| e.to_string())?)
+            let proxy = confd::Config1Proxy::new(&conn).await.map_err(|e| e.to_string())?;
+            Source::Confd(proxy, conn)
         }
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

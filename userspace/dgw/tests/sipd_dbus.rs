@@ -1,8 +1,9 @@
 //! `dgw sipd` as it runs on the unit: configured through confd on a private
-//! bus (with the real policy) by the SIP TLS trunk recipe, certificates
-//! imported with `dgw cert`, waiting for time synchronisation, then
-//! registering with Kamailio over TLS; its status read back with
-//! `dgw ctl`; SIGTERM unregisters.
+//! bus (with the real policies) by the SIP TLS trunk recipe, certificates
+//! imported with `dgw cert`, waiting for time synchronisation until hostd
+//! has set the clock from an NTP server (chrony), then registering with
+//! Kamailio over TLS; its status read back with `dgw ctl`, its TLS
+//! connection driving hostd's Ready LED; SIGTERM unregisters.
 
 mod common;
 
@@ -10,7 +11,9 @@ use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{can_run, policy, scratch, start_bus, start_confd, text, Kill, DGW};
+use common::{
+    can_run, chrony, confd_and_hostd_policy, scratch, start_bus, start_confd, start_hostd, text, Kill, DGW,
+};
 
 fn ctl(addr: &str, args: &[&str]) -> Output {
     Command::new(DGW)
@@ -48,7 +51,7 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     let o = siplab::KamailioOptions::new(siplab::free_port(), &kcert, &kkey).user("alice", "pw-alice");
     let kam = siplab::Kamailio::start(&lab.join("kam"), &o).unwrap();
 
-    let (_bus, addr) = start_bus(&dir, &policy("../confd/dbus/net.dgw.Config.conf"));
+    let (_bus, addr) = start_bus(&dir, &confd_and_hostd_policy(""));
     let _confd = start_confd(&dir, &addr, &[]);
 
     // Certificates, as the recipe's comments say.
@@ -74,7 +77,8 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     ]);
     cert(&["services", "sip-server", "Sip"]);
 
-    // The recipe, pointed at the lab's Kamailio.
+    // The recipe, pointed at the lab's Kamailio and NTP server.
+    let (_chrony, ntp_port) = chrony(&dir);
     let recipe = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../recipes/sip-tls-trunk.cfg"
@@ -85,6 +89,7 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
         &format!("localhost:{}", kam.tls_addr().port()),
     )
     .replace("\"change me\"", "\"pw-alice\"")
+    .replace("ntp.example.net", &format!("127.0.0.1:{ntp_port}"))
         + &format!(
             "SipEp.TransportConfig[default].SecurePort={}\nSipEp.TransportPersistentBasePort={}\n",
             siplab::free_port(),
@@ -140,26 +145,36 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
         sipd_log()
     );
 
-    // hostd would report the synchronised clock; root may set status.
-    let o = Command::new("busctl")
-        .args([
-            "--address",
-            &addr,
-            "call",
-            "net.dgw.Config",
-            "/net/dgw/Config",
-            "net.dgw.Config1",
-            "SetStatus",
-        ])
-        .args(["a(ss)", "1", "Hoc.ClockSynchronized", "Yes"])
-        .output()
-        .unwrap();
+    // hostd sets the clock from chrony and reports it to confd; sipd
+    // notices and starts.
+    let leds_root = dir.join("leds");
+    leds::LedClass::create_simulated(&leds_root, &[leds::SimLed::new("dgw:green:ready")]).unwrap();
+    let _hostd = start_hostd(
+        &dir,
+        &addr,
+        &certs,
+        &[
+            "--leds-root",
+            leds_root.to_str().unwrap(),
+            "--localtime",
+            dir.join("localtime").to_str().unwrap(),
+        ],
+    );
+    let o = ctl(&addr, &["set", "Hoc.LedRoles=Ready=dgw:green:ready"]);
     assert!(o.status.success(), "{}", text(&o));
     wait_for(
         "alice registered",
         30,
         || get(&addr, "SipEp.RegistrationStatus").contains("User=alice Gateway=default State=Registered"),
-        || format!("{}\n{}", sipd_log(), kam.log()),
+        || {
+            format!(
+                "{}{}{}\n{}",
+                get(&addr, "Hoc.ClockSynchronized"),
+                get(&addr, "Hoc.SntpCurrentSource"),
+                sipd_log(),
+                kam.log()
+            )
+        },
     );
     assert!(kam.registered("alice"));
     assert!(get(&addr, "SipEp.GatewayStatus").contains("State=Ready"));
@@ -175,6 +190,27 @@ fn sipd_from_the_recipe_waits_for_the_clock_then_registers() {
     );
     assert!(l.contains("320 User alice is registered"), "{l}");
     assert!(!l.contains("pw-alice"), "the password is never logged");
+    // The one TLS connection is up: hostd's Ready LED is steady.
+    wait_for(
+        "the Ready LED steady",
+        10,
+        || {
+            let o = Command::new("busctl")
+                .args([
+                    "--address",
+                    &addr,
+                    "call",
+                    "net.dgw.Host",
+                    "/net/dgw/Host/Leds",
+                    "net.dgw.Leds1",
+                ])
+                .args(["GetPattern", "s", "Ready"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).contains("\"on\"")
+        },
+        sipd_log,
+    );
 
     // SIGTERM: unregister, then exit 0.
     let pid = sipd.0.id();
