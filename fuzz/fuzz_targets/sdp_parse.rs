@@ -14,7 +14,9 @@ use libfuzzer_sys::fuzz_target;
 use sdp::{answer, check_answer, AnswerOptions, Codec, SdpError, Session, SrtpPolicy, MAX_SDP_LEN};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let offer = match Session::parse(text) {
         Ok(s) => s,
         Err(e) => {

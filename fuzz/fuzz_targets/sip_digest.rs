@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let creds = Credentials { username: "Mufasa".into(), password: "Circle of Life".into() };
+    let creds = Credentials {
+        username: "Mufasa".into(),
+        password: "Circle of Life".into(),
+    };
     assert!(!format!("{creds:?}").contains("Circle"));
     let picked = strongest(std::slice::from_ref(&challenge));
     assert_eq!(picked.is_some(), challenge.is_supported());
