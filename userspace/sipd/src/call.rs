@@ -116,6 +116,8 @@ pub enum CallError {
     Transport(String),
     /// No such call.
     NoSuchCall,
+    /// As many calls as [`crate::SipdOptions::max_calls`] are up.
+    TooManyCalls,
 }
 
 impl fmt::Display for CallError {
@@ -128,6 +130,7 @@ impl fmt::Display for CallError {
             CallError::Sdp(w) => write!(f, "SDP: {w}"),
             CallError::Transport(w) => write!(f, "transport: {w}"),
             CallError::NoSuchCall => f.write_str("no such call"),
+            CallError::TooManyCalls => f.write_str("too many calls"),
         }
     }
 }
@@ -187,6 +190,11 @@ impl Calls {
 
     pub(crate) fn info(&self, id: &str) -> Option<CallInfo> {
         self.lock().get(id).map(|e| e.info.clone())
+    }
+
+    /// Calls not yet ended.
+    pub(crate) fn active(&self) -> usize {
+        self.lock().values().filter(|e| e.info.state != CallState::Ended).count()
     }
 
     pub(crate) fn all(&self) -> Vec<CallInfo> {
@@ -333,6 +341,9 @@ pub(crate) async fn place(core: &Arc<Core>, user: &str, target: &str) -> Result<
     };
     if target_uri.scheme == sipmsg::Scheme::Sips && core.cfg.transport != Transport::Tls {
         return Err(CallError::SipsNeedsTls);
+    }
+    if core.calls.active() >= core.opts.max_calls {
+        return Err(CallError::TooManyCalls);
     }
     let hop = core
         .cfg
@@ -828,6 +839,9 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
     };
     if core.calls.lock().contains_key(&call_id) {
         return core.reply(&flow, &msg, 482, "Loop Detected").await;
+    }
+    if core.calls.active() >= core.opts.max_calls {
+        return core.reply(&flow, &msg, 486, "Busy Here").await;
     }
     core.reply(&flow, &msg, 100, "Trying").await;
     let offer = match std::str::from_utf8(&msg.body).ok().map(sdp::Session::parse) {

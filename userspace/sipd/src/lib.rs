@@ -60,6 +60,9 @@ use status::{ids, ConnectionRow, Severity};
 use transport::{Flow, Inbound, Limits};
 use txn::Registry;
 
+/// Server transactions remembered at once (each holds its last response).
+const MAX_SERVER_TXNS: usize = 1024;
+
 /// How long a CRLF ping may wait for its pong (RFC 5626 §4.4.1).
 const PONG_WAIT: Duration = Duration::from_secs(10);
 
@@ -90,6 +93,9 @@ pub struct SipdOptions {
     pub reconnect_max: Duration,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Most calls at once (each holds a media port); more are refused with
+    /// 486 Busy Here, so a flood of INVITEs cannot exhaust the unit.
+    pub max_calls: usize,
 }
 
 impl Default for SipdOptions {
@@ -105,6 +111,7 @@ impl Default for SipdOptions {
             registration_retry: Duration::from_secs(30),
             reconnect_max: Duration::from_secs(60),
             user_agent: format!("dgw/{}", env!("CARGO_PKG_VERSION")),
+            max_calls: 64,
         }
     }
 }
@@ -216,7 +223,9 @@ impl Core {
         let bytes = response.to_bytes();
         if let Some(key) = server_txn_key(request) {
             let mut map = self.server_txns.lock().unwrap_or_else(|p| p.into_inner());
-            map.insert(key, (Instant::now(), Some(bytes.clone())));
+            if let Some(entry) = map.get_mut(&key) {
+                *entry = (entry.0, Some(bytes.clone()));
+            }
         }
         let target = response_target(flow, request);
         if let Err(e) = target.send(bytes).await {
@@ -246,7 +255,10 @@ impl Core {
                 let now = Instant::now();
                 map.retain(|_, (t, _)| now.duration_since(*t) < txn::TIMER_B);
                 let seen = map.get(&key).cloned();
-                if seen.is_none() {
+                // Bounded: a flood of distinct requests must not grow memory
+                // without limit; past the bound retransmissions are simply
+                // handled again (harmless over streams, where there are none).
+                if seen.is_none() && map.len() < MAX_SERVER_TXNS {
                     map.insert(key, (now, None));
                 }
                 seen

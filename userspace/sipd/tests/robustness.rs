@@ -74,6 +74,9 @@ async fn hostile_peers_lose_only_their_own_connection() {
     let mut opts = tls_options(&pki, ValidationLevel::HostName, false);
     opts.limits.partial_message = Duration::from_secs(1);
     opts.limits.max_incoming = 6;
+    // No call may be up at once: an INVITE flood gets 486 without costing
+    // a media port each.
+    opts.max_calls = 0;
     let sipd = start(cfg, opts).await;
     let notes = Notes::watch(sipd.status());
     wait_status(sipd.status(), 20, "alice registered", registered("alice"), || {
@@ -89,6 +92,17 @@ async fn hostile_peers_lose_only_their_own_connection() {
     good.write_all(&options(1, port)).await.unwrap();
     let (r, _) = read_until(&mut good, "\r\n\r\n", 5).await;
     assert!(r.starts_with("SIP/2.0 200 OK"), "{r}");
+
+    // 1b. A call beyond the limit: 486 Busy Here.
+    let invite = String::from_utf8(options(7, port))
+        .unwrap()
+        .replace("OPTIONS sip:", "INVITE sip:")
+        .replace("CSeq: 7 OPTIONS", "CSeq: 7 INVITE")
+        .replace("Content-Length: 0\r\n\r\n", "Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n");
+    good.write_all(invite.as_bytes()).await.unwrap();
+    let (r, _) = read_until(&mut good, "CSeq: 7 INVITE", 5).await;
+    assert!(r.contains("SIP/2.0 486 Busy Here"), "{r}");
+    assert!(sipd.calls().is_empty());
 
     // 2. Garbage: the connection is closed.
     let mut g = tls(port, &ca).await;
