@@ -193,6 +193,21 @@ impl Kamailio {
         }
     }
 
+    /// Freezes Kamailio (SIGSTOP to its process group): its connections stay open but nothing
+    /// answers, as with a hung server or a dead path. Dropping a frozen Kamailio still kills it.
+    pub fn freeze(&self) {
+        if let Some(p) = &self.proc {
+            p.signal(libc::SIGSTOP);
+        }
+    }
+
+    /// Resumes a [`Kamailio::freeze`]d Kamailio.
+    pub fn thaw(&self) {
+        if let Some(p) = &self.proc {
+            p.signal(libc::SIGCONT);
+        }
+    }
+
     /// Stops Kamailio (SIGTERM, then SIGKILL after 3 s); idempotent. Registrations are lost
     /// (usrloc is memory only).
     pub fn stop(&mut self) {

@@ -62,12 +62,20 @@ impl Proc {
         read_lossy(&self.log)
     }
 
+    /// Sends `sig` to the whole process group (e.g. SIGSTOP to make a peer
+    /// hang without closing its sockets).
+    pub(crate) fn signal(&self, sig: i32) {
+        signal_group(self.pgid, sig);
+    }
+
     /// SIGTERM to the whole group, then SIGKILL if it has not gone after `grace`.
     pub(crate) fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else {
             return;
         };
         signal_group(self.pgid, libc::SIGTERM);
+        // A frozen (SIGSTOPped) group only acts on the SIGTERM once continued.
+        signal_group(self.pgid, libc::SIGCONT);
         let deadline = Instant::now() + grace;
         loop {
             if let Ok(Some(_)) = child.try_wait() {

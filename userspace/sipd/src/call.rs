@@ -194,7 +194,10 @@ impl Calls {
 
     /// Calls not yet ended.
     pub(crate) fn active(&self) -> usize {
-        self.lock().values().filter(|e| e.info.state != CallState::Ended).count()
+        self.lock()
+            .values()
+            .filter(|e| e.info.state != CallState::Ended)
+            .count()
     }
 
     pub(crate) fn all(&self) -> Vec<CallInfo> {

@@ -336,3 +336,72 @@ async fn register_over_udp_and_tcp() {
         assert!(!kam.registered("dave"), "{transport}: unregistered");
     }
 }
+
+/// RFC 5626 CRLF keep-alive: Kamailio answers the pings; when it hangs
+/// (SIGSTOP: the connection stays open, nothing answers) the missing pong
+/// takes the connection down and the registration is Unreachable; when it
+/// comes back, sipd reconnects and registers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_keepalive_detects_a_hung_registrar() {
+    if !peers("sipd-keepalive") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-keepalive").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let kam = kamailio(&dir, &pki, |o| o.users.push(("erin".into(), "pw-erin".into())));
+    let cfg = tls_config(
+        &format!("localhost:{}", kam.tls_addr().port()),
+        siplab::free_port(),
+        &[("erin", "pw-erin")],
+        "SipEp.SipKeepAliveMethod=Ping\nSipEp.SipKeepAliveInterval=15\n",
+    );
+    let sipd = start(cfg, tls_options(&pki, ValidationLevel::HostName, false)).await;
+    let notes = Notes::watch(sipd.status());
+    wait_status(sipd.status(), 20, "erin registered", registered("erin"), || {
+        kam.log()
+    })
+    .await;
+    // One ping answered: still the same connection after 17 s.
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    assert!(
+        notes.with_id(ids::SERVER_UNREACHABLE).is_empty(),
+        "{}",
+        notes.all()
+    );
+    assert!(
+        notes.with_id(ids::CONNECTION_CLOSED).is_empty(),
+        "{}",
+        notes.all()
+    );
+    kam.freeze();
+    wait_status(
+        sipd.status(),
+        30,
+        "the hung registrar noticed",
+        |s| s.registration("erin") == Some(RegistrationState::Unreachable),
+        || notes.all(),
+    )
+    .await;
+    let unreachable = notes.with_id(ids::SERVER_UNREACHABLE);
+    assert_eq!(unreachable.len(), 1, "{}", notes.all());
+    assert!(
+        unreachable[0].starts_with("311 Server localhost:"),
+        "{unreachable:?}"
+    );
+    assert!(
+        notes.all().contains("no keep-alive pong within 10 s"),
+        "{}",
+        notes.all()
+    );
+    kam.thaw();
+    wait_status(
+        sipd.status(),
+        40,
+        "erin registered again",
+        registered("erin"),
+        || format!("{}\n{}", notes.all(), kam.log()),
+    )
+    .await;
+    assert!(notes.with_id(ids::CONNECTION_READY).len() >= 2, "{}", notes.all());
+    sipd.shutdown(Duration::from_secs(3)).await;
+}

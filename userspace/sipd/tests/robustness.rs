@@ -98,7 +98,10 @@ async fn hostile_peers_lose_only_their_own_connection() {
         .unwrap()
         .replace("OPTIONS sip:", "INVITE sip:")
         .replace("CSeq: 7 OPTIONS", "CSeq: 7 INVITE")
-        .replace("Content-Length: 0\r\n\r\n", "Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n");
+        .replace(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n",
+        );
     good.write_all(invite.as_bytes()).await.unwrap();
     let (r, _) = read_until(&mut good, "CSeq: 7 INVITE", 5).await;
     assert!(r.contains("SIP/2.0 486 Busy Here"), "{r}");
