@@ -75,7 +75,7 @@ impl fmt::Display for TxnError {
 
 impl std::error::Error for TxnError {}
 
-/// Waiting client transactions, by branch.
+/// Waiting client transactions, by branch and method.
 #[derive(Clone, Default)]
 pub struct Registry {
     waiting: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>>,
@@ -94,7 +94,12 @@ impl Registry {
         let Some(branch) = via.branch() else {
             return false;
         };
-        let key = branch.to_string();
+        let Ok((_, method)) = response.cseq() else {
+            return false;
+        };
+        // CANCEL shares its INVITE's branch: the method tells them apart
+        // (RFC 3261 §17.1.3).
+        let key = format!("{branch} {method}");
         let mut map = self.lock();
         match map.get(&key) {
             Some(tx) => {
@@ -124,6 +129,7 @@ pub struct ClientTxn {
     registry: Registry,
     /// The branch.
     pub branch: String,
+    key: String,
     /// The request as sent (with our Via).
     pub request: Message,
     /// The flow it went on.
@@ -136,7 +142,7 @@ pub struct ClientTxn {
 
 impl Drop for ClientTxn {
     fn drop(&mut self) {
-        self.registry.lock().remove(&self.branch);
+        self.registry.lock().remove(&self.key);
     }
 }
 
@@ -174,10 +180,13 @@ impl ClientTxn {
             request.headers.push("Via", &o);
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        registry.lock().insert(branch.clone(), tx);
+        let method = request.method().map(|m| m.to_string()).unwrap_or_default();
+        let key = format!("{branch} {method}");
+        registry.lock().insert(key.clone(), tx);
         let txn = ClientTxn {
             registry: registry.clone(),
             branch,
+            key,
             request,
             flow: flow.clone(),
             rx,

@@ -190,3 +190,69 @@ async fn client_without_certificate_refused_when_client_auth_is_on() {
         sipd.shutdown(Duration::from_millis(200)).await;
     }
 }
+
+/// CANCEL both ways: sipd cancels its ringing call to bob (487), and bob
+/// cancels his ringing call to sipd (sipd does not answer at once here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_both_ways() {
+    if !peers("sipd-cancel") {
+        return;
+    }
+    let dir = siplab::scratch_dir("sipd-cancel").unwrap();
+    let pki = siplab::Pki::new(&dir.join("pki")).unwrap();
+    let kam = kamailio(&dir, &pki, |o| {
+        o.users.push(("alice".into(), "alice-pw".into()));
+        o.users.push(("bob".into(), "bob-pw".into()));
+    });
+    let cfg = tls_config(
+        &format!("localhost:{}", kam.tls_addr().port()),
+        siplab::free_port(),
+        &[("alice", "alice-pw")],
+        "",
+    );
+    let mut opts = tls_options(&pki, ValidationLevel::HostName, false);
+    opts.auto_answer = false;
+    let sipd = start(cfg, opts).await;
+    let notes = Notes::watch(sipd.status());
+    let mut bo = BaresipOptions::tls("bob", "bob-pw", &kam.tls_uri(), &pki.ca_pem);
+    bo.cert = Some(pki.server_cert("baresip", &["localhost", "127.0.0.1"]).unwrap());
+    bo.auto_answer = false;
+    let bob = tokio::task::block_in_place(|| Baresip::start(&dir.join("bob"), &bo)).expect("baresip");
+    tokio::task::block_in_place(|| bob.wait_registered(Duration::from_secs(20))).expect("bob registers");
+    wait_status(sipd.status(), 20, "alice registered", registered("alice"), || {
+        kam.log()
+    })
+    .await;
+    let ctx = || {
+        format!(
+            "{}\n--- kamailio\n{}\n--- baresip\n{}",
+            notes.all(),
+            kam.log(),
+            bob.log()
+        )
+    };
+
+    let id = sipd.call("alice", "bob").await.expect("INVITE sent");
+    wait_call(&sipd, &id, CallState::Ringing, 20, ctx).await;
+    tokio::task::block_in_place(|| bob.wait_incoming(Duration::from_secs(10))).expect("bob rings");
+    sipd.hangup(&id).await.expect("CANCEL answered");
+    let ended = wait_call(&sipd, &id, CallState::Ended, 10, ctx).await;
+    assert!(
+        ended.end_reason.as_deref().unwrap_or_default().starts_with("487"),
+        "{ended:?}"
+    );
+    tokio::task::block_in_place(|| bob.wait_call_closed(Duration::from_secs(10))).expect("bob stops ringing");
+
+    tokio::task::block_in_place(|| bob.dial("sip:alice@localhost")).expect("dial");
+    let incoming = wait_incoming(&sipd, 20, ctx).await;
+    assert_eq!(incoming.state, CallState::Ringing);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::task::block_in_place(|| bob.hangup());
+    let ended = wait_call(&sipd, &incoming.call_id, CallState::Ended, 10, ctx).await;
+    assert_eq!(
+        ended.end_reason.as_deref(),
+        Some("cancelled by the caller"),
+        "{ended:?}"
+    );
+    sipd.shutdown(Duration::from_secs(3)).await;
+}

@@ -323,6 +323,11 @@ async fn register_over_udp_and_tcp() {
             contacts.iter().any(|c| c.contains(&want)),
             "{transport}: {contacts:?}"
         );
+        // SIPS needs TLS on every hop: refused before anything is sent.
+        assert_eq!(
+            sipd.call("dave", "sips:bob@localhost").await,
+            Err(sipd::CallError::SipsNeedsTls)
+        );
         if transport == "Tcp" {
             assert!(
                 contacts.iter().any(|c| c.contains("transport=tcp")),
