@@ -161,6 +161,9 @@ struct Entry {
     acked: Arc<Notify>,
     /// Incoming: the answer we sent, re-sent on re-INVITE.
     local_sdp: Option<String>,
+    /// Outgoing: hung up before the answer (a 2xx that crosses the CANCEL
+    /// is then ended with BYE).
+    cancelled: bool,
     _rtp: Option<std::net::UdpSocket>,
 }
 
@@ -422,6 +425,7 @@ pub(crate) async fn place(core: &Arc<Core>, user: &str, target: &str) -> Result<
         ack: None,
         acked: Arc::new(Notify::new()),
         local_sdp: None,
+        cancelled: false,
         _rtp: Some(rtp),
     };
     core.calls.lock().insert(call_id.clone(), entry);
@@ -545,6 +549,18 @@ async fn uac(
                     if let Some(e) = core.calls.lock().get_mut(&id) {
                         e.ack = sent;
                     }
+                }
+                let cancelled = core.calls.lock().get(&id).is_none_or(|e| e.cancelled);
+                if cancelled {
+                    // Hung up (CANCEL) while the 200 was on its way: the
+                    // callee answered anyway, so end its side with BYE.
+                    let _ = bye(&core, &id).await;
+                    return end(
+                        &core,
+                        &id,
+                        "cancelled (answered meanwhile, ended with BYE)",
+                        ids::CALL_ENDED,
+                    );
                 }
                 match negotiated {
                     Some(Ok(_)) => {
@@ -690,7 +706,12 @@ pub(crate) async fn hangup(core: &Arc<Core>, id: &str) -> Result<(), CallError> 
             end(core, id, "local hangup", ids::CALL_ENDED);
             r
         }
-        (_, Direction::Outgoing) => cancel(core, id).await,
+        (_, Direction::Outgoing) => {
+            if let Some(e) = core.calls.lock().get_mut(id) {
+                e.cancelled = true;
+            }
+            cancel(core, id).await
+        }
         (_, Direction::Incoming) => {
             // Decline the ringing call.
             let (invite, flow, tag) = {
@@ -722,14 +743,12 @@ pub(crate) async fn hangup_all(core: &Arc<Core>, grace: Duration) {
         .filter(|c| c.state != CallState::Ended)
         .map(|c| c.call_id)
         .collect();
-    let all = futures_join(ids.iter().map(|id| hangup(core, id)).collect());
+    let all = async {
+        for id in &ids {
+            let _ = hangup(core, id).await;
+        }
+    };
     let _ = tokio::time::timeout(grace, all).await;
-}
-
-async fn futures_join<F: std::future::Future>(futs: Vec<F>) {
-    for f in futs {
-        f.await;
-    }
 }
 
 fn add_to_tag(r: &mut Message, tag: &str) {
@@ -847,6 +866,25 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
         return core.reply(&flow, &msg, 486, "Busy Here").await;
     }
     core.reply(&flow, &msg, 100, "Trying").await;
+    if msg.body.is_empty() {
+        // Offers in the ACK (late offer) are not supported yet.
+        let mut r = Message::response_to(&msg, 488, "Not Acceptable Here");
+        r.headers
+            .push("Warning", "399 dgw \"an SDP offer in the INVITE is required\"");
+        return core.send_response(&flow, &msg, r).await;
+    }
+    let is_sdp = msg.content_type().is_some_and(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .eq_ignore_ascii_case("application/sdp")
+    });
+    if !is_sdp {
+        let mut r = Message::response_to(&msg, 415, "Unsupported Media Type");
+        r.headers.push("Accept", "application/sdp");
+        return core.send_response(&flow, &msg, r).await;
+    }
     let offer = match std::str::from_utf8(&msg.body).ok().map(sdp::Session::parse) {
         Some(Ok(o)) => o,
         Some(Err(e)) => {
@@ -854,10 +892,6 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
         }
         None => return core.reply(&flow, &msg, 400, "Bad SDP: not UTF-8").await,
     };
-    if msg.body.is_empty() {
-        // Offers in the ACK (late offer) are not supported yet.
-        return core.reply(&flow, &msg, 488, "Not Acceptable Here").await;
-    }
     let rtp = match media_port_socket(flow.local.ip()) {
         Ok(s) => s,
         Err(_) => return core.reply(&flow, &msg, 503, "Service Unavailable").await,
@@ -938,6 +972,7 @@ async fn incoming_invite(core: &Arc<Core>, flow: Flow, msg: Message, call_id: St
         ack: None,
         acked: acked.clone(),
         local_sdp: Some(answer_text.clone()),
+        cancelled: false,
         _rtp: Some(rtp),
     };
     core.calls.lock().insert(call_id.clone(), entry);
