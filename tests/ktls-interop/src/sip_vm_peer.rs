@@ -62,7 +62,8 @@ struct Args {
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut it = std::env::args().skip(1);
-    let (mut listen, mut cert, mut key, mut ca, mut user, mut password) = (None, None, None, None, None, None);
+    let (mut listen, mut cert, mut key, mut ca, mut user, mut password) =
+        (None, None, None, None, None, None);
     let mut timeout = Duration::from_secs(60);
     let mut wait_unregister = false;
     let mut mode = Mode::Kernel;
@@ -95,7 +96,9 @@ fn parse_args() -> anyhow::Result<Args> {
             o => bail!("unknown argument {o:?}"),
         }
     }
-    let need = |v: Option<_>, n: &str| v.ok_or_else(|| anyhow!("{n} is required"));
+    fn need<T>(v: Option<T>, n: &str) -> anyhow::Result<T> {
+        v.ok_or_else(|| anyhow!("{n} is required"))
+    }
     Ok(Args {
         listen: need(listen, "--listen")?,
         cert: need(cert, "--cert")?,
@@ -209,6 +212,8 @@ struct SipConn {
     stream: TlsStream,
     framer: Framer,
     who: &'static str,
+    /// Set when the peer ended the connection with close_notify (rather than a bare TCP close).
+    clean_close: bool,
 }
 
 impl SipConn {
@@ -217,6 +222,7 @@ impl SipConn {
             stream,
             framer: Framer::new(sipmsg::MAX_MESSAGE),
             who,
+            clean_close: false,
         }
     }
 
@@ -256,14 +262,20 @@ impl SipConn {
                 Err(e) => bail!("{who}: cannot frame the stream: {e:?}"),
             }
             let n = match self.stream.read(&mut buf).await {
-                Ok(n) => n,
+                Ok(n) => {
+                    self.clean_close = n == 0;
+                    n
+                }
                 // A TCP close without close_notify at a message boundary: the
                 // end of the connection all the same.
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !self.framer.in_message() => 0,
                 Err(e) => return Err(e).with_context(|| format!("{who}: read")),
             };
             if n == 0 {
-                ensure!(!self.framer.in_message(), "{who}: connection closed inside a message");
+                ensure!(
+                    !self.framer.in_message(),
+                    "{who}: connection closed inside a message"
+                );
                 return Ok(None);
             }
             self.framer.push(buf.get(..n).unwrap_or_default());
@@ -308,9 +320,15 @@ fn response(req: &Message, code: u16, tag: &str) -> Message {
 
 #[derive(Debug)]
 enum RegEvent {
-    Registered { contact: Uri, expires: u32 },
+    Registered {
+        contact: Uri,
+        expires: u32,
+    },
     Unregistered,
-    Closed,
+    /// The connection ended; `clean`: with close_notify.
+    Closed {
+        clean: bool,
+    },
     Failed(String),
 }
 
@@ -347,7 +365,10 @@ impl Registrar {
         }
         let ruri = request_uri(req).map(|u| u.to_string()).unwrap_or_default();
         if a.username != self.user {
-            return Err(format!("Authorization for user {:?}, want {:?}", a.username, self.user));
+            return Err(format!(
+                "Authorization for user {:?}, want {:?}",
+                a.username, self.user
+            ));
         }
         if a.realm != REALM || a.algorithm != Algorithm::Sha256 {
             return Err(format!(
@@ -360,7 +381,10 @@ impl Registrar {
             return Err(format!("Authorization with qop {:?}, want auth", a.qop));
         }
         if a.uri != ruri {
-            return Err(format!("Authorization uri {:?} is not the Request-URI {ruri:?}", a.uri));
+            return Err(format!(
+                "Authorization uri {:?} is not the Request-URI {ruri:?}",
+                a.uri
+            ));
         }
         if !a.verify(&self.password, "REGISTER") {
             return Err("the digest response is wrong (wrong password?)".into());
@@ -373,11 +397,17 @@ impl Registrar {
         let to_user = req.to().ok().and_then(|t| t.uri.user);
         if to_user.as_deref() != Some(self.user.as_str()) {
             conn.send(&response(req, 404, &self.tag)).await?;
-            return Ok(Some(RegEvent::Failed(format!("REGISTER for {to_user:?}, want {:?}", self.user))));
+            return Ok(Some(RegEvent::Failed(format!(
+                "REGISTER for {to_user:?}, want {:?}",
+                self.user
+            ))));
         }
         match self.check(req) {
             Ok(Some(challenge)) => {
-                say(format_args!("REGISTER from {}: 401 digest challenge (SHA-256, qop=auth)", self.user));
+                say(format_args!(
+                    "REGISTER from {}: 401 digest challenge (SHA-256, qop=auth)",
+                    self.user
+                ));
                 conn.send(&challenge).await?;
                 return Ok(None);
             }
@@ -404,9 +434,13 @@ impl Registrar {
         let mut ok = response(req, 200, &self.tag);
         match first {
             Some(c) if expires > 0 => {
-                ok.headers.push("Contact", &format!("<{}>;expires={expires}", c.uri));
+                ok.headers
+                    .push("Contact", &format!("<{}>;expires={expires}", c.uri));
                 conn.send(&ok).await?;
-                say(format_args!("REGISTER from {}: digest verified, 200 OK", self.user));
+                say(format_args!(
+                    "REGISTER from {}: digest verified, 200 OK",
+                    self.user
+                ));
                 Ok(Some(RegEvent::Registered {
                     contact: c.uri,
                     expires,
@@ -415,7 +449,10 @@ impl Registrar {
             _ => {
                 // `Contact: *` or expires 0: the binding goes.
                 conn.send(&ok).await?;
-                say(format_args!("REGISTER from {}: binding removed, 200 OK", self.user));
+                say(format_args!(
+                    "REGISTER from {}: binding removed, 200 OK",
+                    self.user
+                ));
                 Ok(Some(RegEvent::Unregistered))
             }
         }
@@ -427,7 +464,9 @@ impl Registrar {
             let m = match conn.recv().await {
                 Ok(Some(m)) => m,
                 Ok(None) => {
-                    let _ = tx.send(RegEvent::Closed);
+                    let _ = tx.send(RegEvent::Closed {
+                        clean: conn.clean_close,
+                    });
                     return;
                 }
                 Err(e) => {
@@ -514,7 +553,10 @@ fn check_answer(body: &[u8]) -> anyhow::Result<String> {
     let port = words.nth(1).unwrap_or_default();
     let proto = words.next().unwrap_or_default();
     ensure!(port != "0", "the answer rejected the audio stream: {audio}");
-    ensure!(proto == "RTP/SAVP", "the answer's audio is {proto}, want RTP/SAVP: {audio}");
+    ensure!(
+        proto == "RTP/SAVP",
+        "the answer's audio is {proto}, want RTP/SAVP: {audio}"
+    );
     let crypto = text
         .lines()
         .find(|l| l.starts_with("a=crypto:") && l.contains(" inline:"))
@@ -564,9 +606,14 @@ async fn final_response(
         let m = tokio::time::timeout(STEP, conn.recv())
             .await
             .map_err(|_| anyhow!("no final response to {method} within {} s", STEP.as_secs()))??
-            .ok_or_else(|| anyhow!("the call connection closed while waiting for the response to {method}"))?;
+            .ok_or_else(|| {
+                anyhow!("the call connection closed while waiting for the response to {method}")
+            })?;
         if m.is_request() {
-            say(format_args!("unexpected {} request on the call connection, ignored", m.method().map(|x| x.as_str()).unwrap_or("?")));
+            say(format_args!(
+                "unexpected {} request on the call connection, ignored",
+                m.method().map(|x| x.as_str()).unwrap_or("?")
+            ));
             continue;
         }
         if !call.is_ours(&m, cseq, method) {
@@ -590,7 +637,11 @@ async fn place_call(a: &Args, client: Arc<ClientConfig>, contact: &Uri) -> anyho
         transport.eq_ignore_ascii_case("tls"),
         "the registered Contact {contact} is not transport=tls"
     );
-    let host = contact.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = contact
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = contact.port.unwrap_or(5061);
     let tcp = tokio::time::timeout(STEP, TcpStream::connect((host.as_str(), port)))
         .await
@@ -628,18 +679,24 @@ async fn place_call(a: &Args, client: Arc<ClientConfig>, contact: &Uri) -> anyho
     invite.headers.push("Content-Type", "application/sdp");
     invite.body = sdp_offer(local.ip())?.into_bytes();
     conn.send(&invite).await?;
-    say(format_args!("INVITE {contact} sent (SDP offer RTP/SAVP with a=crypto)"));
+    say(format_args!(
+        "INVITE {contact} sent (SDP offer RTP/SAVP with a=crypto)"
+    ));
 
     let ok = final_response(&mut conn, &call, 1, &Method::Invite, |_| None).await?;
     let code = ok.code().unwrap_or(0);
     ensure!(code == 200, "the INVITE was answered {code}, want 200");
     let to_tagged = ok.headers.get("To").unwrap_or_default().to_string();
     ensure!(
-        NameAddr::parse(&to_tagged).ok().and_then(|n| n.tag().map(str::to_string)).is_some(),
+        NameAddr::parse(&to_tagged)
+            .ok()
+            .and_then(|n| n.tag().map(str::to_string))
+            .is_some(),
         "the 200 OK's To has no tag"
     );
     ensure!(
-        ok.content_type().is_some_and(|c| c.trim().eq_ignore_ascii_case("application/sdp")),
+        ok.content_type()
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/sdp")),
         "the 200 OK carries no SDP (Content-Type {:?})",
         ok.content_type()
     );
@@ -654,6 +711,12 @@ async fn place_call(a: &Args, client: Arc<ClientConfig>, contact: &Uri) -> anyho
     let ack = call.request(Method::Ack, target.clone(), &to_tagged, 1);
     conn.send(&ack).await?;
     say("ACK sent: call established");
+    // Both connections are up now, each with a kTLS socket at both ends.
+    say(format_args!(
+        "kTLS sockets open during the call: TlsCurrTxSw={} TlsCurrRxSw={}",
+        ktls_offload::tls_stat_value("TlsCurrTxSw"),
+        ktls_offload::tls_stat_value("TlsCurrRxSw")
+    ));
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let bye = call.request(Method::Bye, target, &to_tagged, 2);
@@ -707,12 +770,17 @@ async fn run(a: &Args) -> anyhow::Result<()> {
 
     let contact = match rx.recv().await {
         Some(RegEvent::Registered { contact, expires }) => {
-            say(format_args!("{} registered: Contact {contact} for {expires} s", a.user));
+            say(format_args!(
+                "{} registered: Contact {contact} for {expires} s",
+                a.user
+            ));
             contact
         }
         Some(RegEvent::Failed(why)) => bail!("registration: {why}"),
         Some(RegEvent::Unregistered) => bail!("the first successful REGISTER removed the binding"),
-        Some(RegEvent::Closed) | None => bail!("the registrar connection closed before the registration"),
+        Some(RegEvent::Closed { .. }) | None => {
+            bail!("the registrar connection closed before the registration")
+        }
     };
     place_call(a, client, &contact).await?;
     if a.wait_unregister {
@@ -725,10 +793,23 @@ async fn run(a: &Args) -> anyhow::Result<()> {
                 }
                 Some(RegEvent::Registered { .. }) => say("registration refreshed"),
                 Some(RegEvent::Failed(why)) => bail!("registrar connection: {why}"),
-                Some(RegEvent::Closed) | None => {
+                Some(RegEvent::Closed { .. }) | None => {
                     bail!("the registrar connection closed without an unregistration")
                 }
             }
+        }
+        // A stopping sipd closes its connections next: let it, rather than
+        // cutting the connection under it (reported, not required).
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(RegEvent::Closed { clean: true })) => {
+                say("registrar connection closed by sipd (close_notify)")
+            }
+            Ok(Some(RegEvent::Closed { clean: false })) => {
+                say("registrar connection closed by sipd without close_notify")
+            }
+            Ok(Some(ev)) => say(format_args!("after the unregistration: {ev:?}")),
+            Ok(None) => {}
+            Err(_) => say("registrar connection still open 5 s after the unregistration"),
         }
     } else {
         say("call done");
