@@ -29,6 +29,7 @@ test-vm: deps
 
 bench: deps
 	@scripts/bench-vm
+	@scripts/bench-sip-vm
 
 fuzz: deps
 	@scripts/fuzz $${FUZZ_SECONDS:-60}

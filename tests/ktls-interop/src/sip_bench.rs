@@ -3,7 +3,7 @@
 //!
 //! Two measurements, each printed as a Markdown table with ratios against the userspace row:
 //!
-//! 1. **Message rate and CPU per message.** A SIP client sends REGISTER requests (about 560 bytes,
+//! 1. **Message rate and CPU per message.** A SIP client sends REGISTER requests (about 630 bytes,
 //!    the shape a desk phone sends) over one TLS connection; the server, which plays the gateway,
 //!    frames them with [`sipmsg::Framer`], parses them with [`Message::parse`] and answers each
 //!    with a 200 OK built by [`Message::response_to`]; the client frames and parses the responses
@@ -22,14 +22,18 @@
 //!    (`--role idle-clients`, userspace rustls), completes the handshake (and with kTLS the
 //!    hand-off of the keys to the kernel), answers one REGISTER on each, and keeps them idle with
 //!    a read pending, as a gateway keeps its phones' connections. Measured per connection: the
-//!    server process's RSS growth (`/proc/<pid>/status` VmRSS), the kernel's slab growth
-//!    (`/proc/meminfo` Slab: socket structures, kTLS contexts and their AEAD state), the pages
-//!    charged to TCP sockets (`/proc/net/sockstat` "TCP ... mem") and the drop of the system's
-//!    free memory (`/proc/meminfo` MemFree, everything included, the client process too). A plain
-//!    TCP row (no TLS) is the baseline. Userspace rustls keeps its buffers in the process; kTLS
-//!    moves the record state into the kernel, so only the RSS and the kernel figures together
-//!    compare honestly. The kernel-wide figures are only meaningful on a quiet machine (the test
-//!    VM).
+//!    server process's RSS growth (`/proc/<pid>/status` VmRSS, each path in a fresh process), the
+//!    growth of the kernel's slab objects in use (`/proc/slabinfo`, active objects x object size:
+//!    socket structures, kTLS contexts and their AEAD state, for both ends of each loopback
+//!    connection; it needs root, else `/proc/meminfo` Slab is used, which counts whole slabs and
+//!    misses objects reused from an earlier run) and the pages charged to TCP sockets
+//!    (`/proc/net/sockstat` "TCP ... mem"). A plain TCP row (no TLS) is the baseline, and the TLS
+//!    cost per connection is RSS plus slab above it. Userspace rustls keeps its state in the
+//!    process; kTLS moves the record state into the kernel, so only the two together compare
+//!    honestly. The kernel-wide figures are only meaningful on a quiet machine (the test VM).
+//!
+//! The rate runs are interleaved (userspace, kTLS, userspace, ...) and the median by wall time is
+//! shown, so that a change in the machine's load weighs on both paths alike.
 //!
 //! Under QEMU TCG only the ratios mean anything; absolute figures need real hardware.
 
@@ -94,22 +98,45 @@ impl Path {
     }
 }
 
-fn rusage(who: libc::c_int) -> f64 {
+/// CPU time (user, system) in seconds.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    user: f64,
+    sys: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.user + self.sys
+    }
+
+    fn since(self, start: Cpu) -> Cpu {
+        Cpu {
+            user: self.user - start.user,
+            sys: self.sys - start.sys,
+        }
+    }
+}
+
+fn rusage(who: libc::c_int) -> Cpu {
     // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is a valid rusage for getrusage to fill.
     unsafe { libc::getrusage(who, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    Cpu {
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+    }
 }
 
-/// CPU time (user + system) of the calling thread, in seconds.
-fn thread_cpu() -> f64 {
+/// CPU time of the calling thread.
+fn thread_cpu() -> Cpu {
     rusage(libc::RUSAGE_THREAD)
 }
 
-/// CPU time (user + system) of the whole process, in seconds.
-fn process_cpu() -> f64 {
+/// CPU time of the whole process.
+fn process_cpu() -> Cpu {
     rusage(libc::RUSAGE_SELF)
 }
 
@@ -120,7 +147,7 @@ fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// A REGISTER as a desk phone behind the gateway sends it (RFC 5626 outbound, ~560 bytes).
+/// A REGISTER as a desk phone behind the gateway sends it (RFC 5626 outbound, ~630 bytes).
 fn register(seq: u64) -> Vec<u8> {
     format!(
         "REGISTER sip:registrar.example.net SIP/2.0\r\n\
@@ -214,7 +241,10 @@ async fn run_client<S: AsyncRead + AsyncWrite + Unpin>(
         let n = s.read(&mut buf).await?;
         anyhow::ensure!(n > 0, "server closed after {got} responses");
         framer.push(&buf[..n]);
-        while let Some(frame) = framer.next_frame().map_err(|e| anyhow::anyhow!("framing responses: {e:?}"))? {
+        while let Some(frame) = framer
+            .next_frame()
+            .map_err(|e| anyhow::anyhow!("framing responses: {e:?}"))?
+        {
             let Frame::Message(bytes) = frame else { continue };
             let resp = Message::parse(&bytes).map_err(|e| anyhow::anyhow!("response: {e:?}"))?;
             anyhow::ensure!(resp.code() == Some(200), "got {:?}", resp.code());
@@ -231,8 +261,8 @@ async fn run_client<S: AsyncRead + AsyncWrite + Unpin>(
 
 struct Rate {
     wall: f64,
-    server_cpu: f64,
-    process_cpu: f64,
+    server_cpu: Cpu,
+    process_cpu: Cpu,
     /// Messages measured (request + response pairs, the warm-up exchange excluded).
     messages: u64,
 }
@@ -243,7 +273,7 @@ fn bench_rate(pki: &Arc<Pki>, path: Path, total: u64, window: u64) -> anyhow::Re
     let port = listener.local_addr()?.port();
     listener.set_nonblocking(true)?;
     let server_cfg = kit::server_config(pki, Some(PIN), false);
-    let server = std::thread::spawn(move || -> anyhow::Result<(u64, f64)> {
+    let server = std::thread::spawn(move || -> anyhow::Result<(u64, Cpu)> {
         rt().block_on(async move {
             let l = tokio::net::TcpListener::from_std(listener)?;
             let (t, _) = l.accept().await?;
@@ -254,20 +284,21 @@ fn bench_rate(pki: &Arc<Pki>, path: Path, total: u64, window: u64) -> anyhow::Re
                 "server path is {}",
                 s.info().path
             );
-            let mut c0 = 0.0;
+            let mut c0 = Cpu::default();
             let served = serve(s, || c0 = thread_cpu()).await?;
-            Ok((served, thread_cpu() - c0))
+            Ok((served, thread_cpu().since(c0)))
         })
     });
     let client_cfg = kit::client_config(pki, Some(PIN));
-    let (wall, process_cpu) = std::thread::spawn(move || -> anyhow::Result<(f64, f64)> {
+    let (wall, process_cpu) = std::thread::spawn(move || -> anyhow::Result<(f64, Cpu)> {
         rt().block_on(async move {
             let t = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
             t.set_nodelay(true)?;
-            let mut s = ktls_offload::connect(client_cfg, kit::localhost(), t, &Path::Userspace.options()).await?;
-            let mut start = (Instant::now(), 0.0);
+            let mut s =
+                ktls_offload::connect(client_cfg, kit::localhost(), t, &Path::Userspace.options()).await?;
+            let mut start = (Instant::now(), Cpu::default());
             run_client(&mut s, total, window, || start = (Instant::now(), process_cpu())).await?;
-            let m = (start.0.elapsed().as_secs_f64(), process_cpu() - start.1);
+            let m = (start.0.elapsed().as_secs_f64(), process_cpu().since(start.1));
             s.shutdown().await?;
             let mut rest = Vec::new();
             let _ = s.read_to_end(&mut rest).await;
@@ -293,34 +324,56 @@ fn ratio(x: f64, base: Option<f64>) -> String {
     }
 }
 
-fn rate_table(pki: &Arc<Pki>, paths: &[Path], kernel: bool, cases: &[(u64, u64)], reps: usize) -> anyhow::Result<()> {
+fn rate_table(
+    pki: &Arc<Pki>,
+    paths: &[Path],
+    kernel: bool,
+    cases: &[(u64, u64)],
+    reps: usize,
+) -> anyhow::Result<()> {
     println!(
-        "| mode | server data path | messages | msg/s | server CPU µs/msg | process CPU µs/msg \
-         | msg/s vs userspace | server CPU vs userspace | process CPU vs userspace |"
+        "| mode | server data path | messages | msg/s | server CPU µs/msg | of which system \
+         | process CPU µs/msg | msg/s vs userspace | server CPU vs userspace | process CPU vs userspace |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &(window, total) in cases {
         let mode = if window == 1 {
             "ping-pong (window 1)".to_string()
         } else {
             format!("pipelined (window {window})")
         };
+        let run: Vec<Path> = paths
+            .iter()
+            .copied()
+            .filter(|p| *p != Path::Kernel || kernel)
+            .collect();
+        // Interleaved (userspace, kTLS, userspace, ...) so that a change in the machine's load
+        // during the run weighs on every path alike.
+        let mut runs: Vec<Vec<Rate>> = run.iter().map(|_| Vec::new()).collect();
+        for _ in 0..reps {
+            for (i, &path) in run.iter().enumerate() {
+                runs[i]
+                    .push(bench_rate(pki, path, total, window).with_context(|| format!("{mode} {path:?}"))?);
+            }
+        }
         let mut base: Option<(f64, f64, f64)> = None;
         for &path in paths {
-            if path == Path::Kernel && !kernel {
-                println!("| {mode} | kTLS | | n/a | n/a | n/a | n/a (no kTLS) | | |");
+            let Some(i) = run.iter().position(|p| *p == path) else {
+                println!("| {mode} | kTLS | | n/a | n/a | | n/a | n/a (no kTLS) | | |");
                 continue;
-            }
-            let mut runs = Vec::new();
-            for _ in 0..reps {
-                runs.push(bench_rate(pki, path, total, window).with_context(|| format!("{mode} {path:?}"))?);
-            }
-            runs.sort_by(|a, b| a.wall.total_cmp(&b.wall));
-            let m = &runs[runs.len() / 2];
+            };
+            let rs = &mut runs[i];
+            rs.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+            let m = &rs[rs.len() / 2];
             let n = m.messages as f64;
-            let (rate, scpu, pcpu) = (n / m.wall, m.server_cpu / n * 1e6, m.process_cpu / n * 1e6);
+            let (rate, scpu, pcpu) = (
+                n / m.wall,
+                m.server_cpu.total() / n * 1e6,
+                m.process_cpu.total() / n * 1e6,
+            );
+            let sys = 100.0 * m.server_cpu.sys / m.server_cpu.total().max(1e-9);
             println!(
-                "| {mode} | {} | {} | {rate:.0} | {scpu:.1} | {pcpu:.1} | {} | {} | {} |",
+                "| {mode} | {} | {} | {rate:.0} | {scpu:.1} | {sys:.0} % | {pcpu:.1} | {} | {} | {} |",
                 path.label(),
                 m.messages,
                 ratio(rate, base.map(|b| b.0)),
@@ -371,7 +424,9 @@ fn idle_server(path: Path) -> anyhow::Result<()> {
             if path == Path::Tcp {
                 run_client(&mut t, 2, 1, || {}).await
             } else {
-                let mut s = ktls_offload::connect(client_cfg, kit::localhost(), t, &Path::Userspace.options()).await?;
+                let mut s =
+                    ktls_offload::connect(client_cfg, kit::localhost(), t, &Path::Userspace.options())
+                        .await?;
                 run_client(&mut s, 2, 1, || {}).await?;
                 s.shutdown().await?;
                 Ok(())
@@ -412,30 +467,38 @@ fn idle_server(path: Path) -> anyhow::Result<()> {
 }
 
 /// `--role idle-clients`: opens `conns` connections (userspace rustls unless `tcp`), sends one
-/// REGISTER on each, prints `ready` and keeps them open until stdin closes.
+/// REGISTER on each, prints `ready` and keeps them open; another batch for each `more` line on
+/// stdin, until stdin closes.
 fn idle_clients(port: u16, conns: usize, tcp: bool) -> anyhow::Result<()> {
     // The server process generated its own CA; the client takes any certificate (benchmark only).
     let cfg = insecure_client_config();
     rt().block_on(async move {
+        use tokio::io::AsyncBufReadExt;
         let mut tls = Vec::new();
         let mut plain = Vec::new();
-        for _ in 0..conns {
-            let mut t = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-            if tcp {
-                run_client(&mut t, 1, 1, || {}).await?;
-                plain.push(t);
-            } else {
-                let mut s =
-                    ktls_offload::connect(cfg.clone(), kit::localhost(), t, &Path::Userspace.options()).await?;
-                run_client(&mut s, 1, 1, || {}).await?;
-                tls.push(s);
+        let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        loop {
+            for _ in 0..conns {
+                let mut t = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+                if tcp {
+                    run_client(&mut t, 1, 1, || {}).await?;
+                    plain.push(t);
+                } else {
+                    let mut s =
+                        ktls_offload::connect(cfg.clone(), kit::localhost(), t, &Path::Userspace.options())
+                            .await?;
+                    run_client(&mut s, 1, 1, || {}).await?;
+                    tls.push(s);
+                }
+            }
+            println!("ready");
+            std::io::stdout().flush()?;
+            // "more" opens another batch; end of input ends.
+            match stdin.next_line().await? {
+                Some(l) if l.trim() == "more" => {}
+                _ => return Ok::<(), anyhow::Error>(()),
             }
         }
-        println!("ready");
-        std::io::stdout().flush()?;
-        let mut sink = Vec::new();
-        let _ = tokio::io::stdin().read_to_end(&mut sink).await;
-        Ok::<(), anyhow::Error>(())
     })?;
     std::process::exit(0)
 }
@@ -462,7 +525,12 @@ fn insecure_client_config() -> Arc<rustls::ClientConfig> {
             cert: &rustls::pki_types::CertificateDer<'_>,
             dss: &rustls::DigitallySignedStruct,
         ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn verify_tls13_signature(
             &self,
@@ -470,7 +538,12 @@ fn insecure_client_config() -> Arc<rustls::ClientConfig> {
             cert: &rustls::pki_types::CertificateDer<'_>,
             dss: &rustls::DigitallySignedStruct,
         ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.0.signature_verification_algorithms.supported_schemes()
@@ -494,10 +567,9 @@ fn insecure_client_config() -> Arc<rustls::ClientConfig> {
 struct Snapshot {
     /// Server process VmRSS, KiB.
     rss: u64,
-    /// /proc/meminfo Slab, KiB.
+    /// Slab objects in use, KiB: the sum of active_objs x objsize over /proc/slabinfo (root
+    /// only), else /proc/meminfo Slab (which counts whole slabs, reused ones included).
     slab: u64,
-    /// /proc/meminfo MemFree, KiB.
-    free: u64,
     /// /proc/net/sockstat TCP mem, KiB.
     tcp_mem: u64,
     /// kTLS software sockets open (/proc/net/tls_stat TlsCurrTxSw).
@@ -522,16 +594,31 @@ fn snapshot(pid: u32) -> Snapshot {
         .find_map(|l| l.strip_prefix("TCP:"))
         .and_then(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            w.windows(2).find(|p| p[0] == "mem").and_then(|p| p[1].parse::<u64>().ok())
+            w.windows(2)
+                .find(|p| p[0] == "mem")
+                .and_then(|p| p[1].parse::<u64>().ok())
         })
         .unwrap_or(0);
     Snapshot {
         rss: kib_field(&status, "VmRSS"),
-        slab: kib_field(&meminfo, "Slab"),
-        free: kib_field(&meminfo, "MemFree"),
+        slab: slab_in_use().unwrap_or_else(|| kib_field(&meminfo, "Slab")),
         tcp_mem: tcp_pages * page_kib,
         ktls: ktls_offload::tls_stat_value("TlsCurrTxSw"),
     }
+}
+
+/// Bytes of slab objects in use, in KiB, from /proc/slabinfo (readable by root only).
+fn slab_in_use() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    let bytes: u64 = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().take(4).collect();
+            Some(w.get(1)?.parse::<u64>().ok()? * w.get(3)?.parse::<u64>().ok()?)
+        })
+        .sum();
+    Some(bytes / 1024)
 }
 
 struct ChildProc {
@@ -566,6 +653,13 @@ impl ChildProc {
         }
     }
 
+    fn send_line(&mut self, line: &str) -> anyhow::Result<()> {
+        let stdin = self.stdin.as_mut().context("stdin closed")?;
+        writeln!(stdin, "{line}")?;
+        stdin.flush()?;
+        Ok(())
+    }
+
     fn finish(mut self) -> anyhow::Result<()> {
         drop(self.stdin.take());
         let st = self.child.wait()?;
@@ -578,23 +672,26 @@ struct MemResult {
     rss: f64,
     slab: f64,
     tcp_mem: f64,
-    free_drop: f64,
     ktls: i64,
 }
 
 fn bench_mem(path: Path, conns: usize) -> anyhow::Result<MemResult> {
     let mut server = ChildProc::spawn(&["--role", "idle-server", "--path", path.name()])?;
     let port = server.ready()?;
-    std::thread::sleep(Duration::from_millis(500));
-    let before = snapshot(server.child.id());
     let n = conns.to_string();
     let mut args = vec!["--role", "idle-clients", "--port", &port, "--conns", &n];
     if path == Path::Tcp {
         args.push("--tcp");
     }
+    // A first batch warms up what grows once (heap arenas, tokio's task slab, the kernel's
+    // per-CPU slab caches); the measurement is the second batch, the marginal cost.
     let mut clients = ChildProc::spawn(&args)?;
     clients.ready()?;
     // Let deferred work (TCP timers, RCU-freed objects) settle.
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = snapshot(server.child.id());
+    clients.send_line("more")?;
+    clients.ready()?;
     std::thread::sleep(Duration::from_millis(1500));
     let after = snapshot(server.child.id());
     clients.finish()?;
@@ -604,18 +701,23 @@ fn bench_mem(path: Path, conns: usize) -> anyhow::Result<MemResult> {
         rss: per(after.rss, before.rss),
         slab: per(after.slab, before.slab),
         tcp_mem: per(after.tcp_mem, before.tcp_mem),
-        free_drop: per(before.free, after.free),
         ktls: after.ktls as i64 - before.ktls as i64,
     })
 }
 
 fn mem_table(paths: &[Path], kernel: bool, conns: usize) -> anyhow::Result<()> {
+    let slab_src = if slab_in_use().is_some() {
+        "slab objects in use (/proc/slabinfo)"
+    } else {
+        "whole slabs (/proc/meminfo Slab; /proc/slabinfo needs root)"
+    };
     println!(
         "| server data path | server RSS KiB/conn | kernel slab KiB/conn | TCP socket mem KiB/conn \
-         | system MemFree drop KiB/conn | server RSS vs userspace | slab vs userspace \
-         | MemFree drop vs userspace |"
+         | TLS cost over plain TCP KiB/conn (RSS + slab) | server RSS vs userspace | kernel slab vs userspace \
+         | TLS cost vs userspace |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut tcp: Option<MemResult> = None;
     let mut base: Option<(f64, f64, f64)> = None;
     let mut notes = Vec::new();
     for path in std::iter::once(Path::Tcp).chain(paths.iter().copied()) {
@@ -624,27 +726,31 @@ fn mem_table(paths: &[Path], kernel: bool, conns: usize) -> anyhow::Result<()> {
             continue;
         }
         let m = bench_mem(path, conns).with_context(|| format!("memory {path:?}"))?;
-        let (r, s, f) = if path == Path::Tcp {
-            ("".to_string(), "".to_string(), "".to_string())
-        } else {
-            let r = (
-                ratio(m.rss, base.map(|b| b.0)),
-                ratio(m.slab, base.map(|b| b.1)),
-                ratio(m.free_drop, base.map(|b| b.2)),
+        let Some(t) = &tcp else {
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | 0 | | | |",
+                path.label(),
+                m.rss,
+                m.slab,
+                m.tcp_mem
             );
-            if base.is_none() {
-                base = Some((m.rss, m.slab, m.free_drop));
-            }
-            r
+            tcp = Some(m);
+            continue;
         };
+        let cost = (m.rss - t.rss) + (m.slab - t.slab);
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {r} | {s} | {f} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {cost:.1} | {} | {} | {} |",
             path.label(),
             m.rss,
             m.slab,
             m.tcp_mem,
-            m.free_drop
+            ratio(m.rss, base.map(|b| b.0)),
+            ratio(m.slab, base.map(|b| b.1)),
+            ratio(cost, base.map(|b| b.2)),
         );
+        if base.is_none() {
+            base = Some((m.rss, m.slab, cost));
+        }
         if path == Path::Kernel {
             notes.push(format!(
                 "kTLS sockets opened during the kTLS run (TlsCurrTxSw): {} of {conns}",
@@ -652,28 +758,43 @@ fn mem_table(paths: &[Path], kernel: bool, conns: usize) -> anyhow::Result<()> {
             ));
         }
     }
+    println!("\nkernel slab: {slab_src}, both ends of each loopback connection");
     for n in notes {
-        println!("\n{n}");
+        println!("{n}");
     }
     Ok(())
+}
+
+/// Raises the open-file limit to its hard limit (many idle connections need many descriptors).
+fn raise_nofile() {
+    // SAFETY: an all-zero rlimit is a valid value for getrlimit to overwrite.
+    let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `r` is a valid rlimit for getrlimit to fill and setrlimit to read.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: sip-bench [--paths userspace,kernel] [--messages N] [--pingpong N] [--window N] [--reps N]\n\
          \x20                [--conns N] [--no-rate] [--no-mem]\n\
-         \x20 --messages N   requests per pipelined run (default 20000)\n\
-         \x20 --pingpong N   requests per ping-pong run (default 5000)\n\
+         \x20 --messages N   requests per pipelined run (default 10000)\n\
+         \x20 --pingpong N   requests per ping-pong run (default 1000)\n\
          \x20 --window N     outstanding requests when pipelined (default 32)\n\
-         \x20 --reps N       runs per case, the median is shown (default 3)\n\
-         \x20 --conns N      idle connections for the memory table (default 200)"
+         \x20 --reps N       runs per case, the median is shown (default 5)\n\
+         \x20 --conns N      idle connections measured, after as many opened first (default 500)"
     );
     std::process::exit(2)
 }
 
 fn main() -> anyhow::Result<()> {
     let mut paths = vec![Path::Userspace, Path::Kernel];
-    let (mut messages, mut pingpong, mut window, mut reps, mut conns) = (20_000u64, 5_000u64, 32u64, 3usize, 200usize);
+    let (mut messages, mut pingpong, mut window, mut reps, mut conns) =
+        (10_000u64, 1_000u64, 32u64, 5usize, 500usize);
     let (mut rate, mut mem) = (true, true);
     let (mut role, mut port, mut path, mut tcp) = (None, 0u16, Path::Userspace, false);
     let mut args = std::env::args().skip(1);
@@ -705,6 +826,7 @@ fn main() -> anyhow::Result<()> {
             _ => usage(),
         }
     }
+    raise_nofile();
     match role.as_deref() {
         Some("idle-server") => return idle_server(path),
         Some("idle-clients") => return idle_clients(port, conns, tcp),
@@ -746,7 +868,10 @@ fn main() -> anyhow::Result<()> {
         println!();
     }
     if mem {
-        println!("Memory per idle persistent connection after the hand-off, {conns} connections:\n");
+        println!(
+            "Memory per idle persistent connection after the hand-off: {conns} connections measured \
+             after {conns} opened first:\n"
+        );
         mem_table(&paths, kernel, conns)?;
     }
     Ok(())
