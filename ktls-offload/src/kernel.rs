@@ -158,7 +158,11 @@ pub(crate) struct KernelStream {
     /// record read into `rxbuf` for a small caller buffer).
     plain: Vec<u8>,
     plain_pos: usize,
-    rxbuf: Box<[u8]>,
+    /// Where a record goes when the caller's buffer is smaller than a record.
+    /// Allocated for one read and freed once its record is copied out: an
+    /// idle connection (a persistent SIP connection, most of its life) then
+    /// holds no 17 KiB buffer in the process. Measured in docs/perf.md.
+    rxbuf: Option<Box<[u8]>>,
     hs: HandshakeReassembler,
     read_eof: bool,
     failed: Option<KtlsError>,
@@ -195,7 +199,7 @@ impl KernelStream {
             kernel_release: sys::kernel_release(),
             plain: p.leftover,
             plain_pos: 0,
-            rxbuf: vec![0u8; MAX_PLAINTEXT + 512].into_boxed_slice(),
+            rxbuf: None,
             hs: HandshakeReassembler::default(),
             read_eof: false,
             failed: None,
@@ -394,7 +398,13 @@ impl KernelStream {
                 dst.put_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
                 self.plain_pos += n;
                 if self.plain_pos == self.plain.len() {
-                    self.plain.clear();
+                    // Keep small buffers for the next record; give large
+                    // ones back, so idle connections stay small.
+                    if self.plain.capacity() > 4096 {
+                        self.plain = Vec::new();
+                    } else {
+                        self.plain.clear();
+                    }
                     self.plain_pos = 0;
                 }
                 return Poll::Ready(Ok(()));
@@ -410,8 +420,11 @@ impl KernelStream {
                 let buf = dst.initialize_unfilled();
                 self.tcp.try_io(Interest::READABLE, || sys::recv_record(fd, buf))
             } else {
-                let buf = &mut self.rxbuf[..];
-                self.tcp.try_io(Interest::READABLE, || sys::recv_record(fd, buf))
+                let buf = self
+                    .rxbuf
+                    .get_or_insert_with(|| vec![0u8; MAX_PLAINTEXT + 512].into_boxed_slice());
+                self.tcp
+                    .try_io(Interest::READABLE, || sys::recv_record(fd, &mut buf[..]))
             };
             let r = match res {
                 Ok(r) => r,
@@ -430,7 +443,9 @@ impl KernelStream {
                         dst.advance(r.len);
                     } else {
                         self.plain.clear();
-                        self.plain.extend_from_slice(&self.rxbuf[..r.len]);
+                        if let Some(b) = self.rxbuf.take() {
+                            self.plain.extend_from_slice(&b[..r.len]);
+                        }
                         self.plain_pos = 0;
                         continue;
                     }
@@ -440,7 +455,7 @@ impl KernelStream {
                     let payload: Vec<u8> = if direct {
                         dst.initialize_unfilled()[..r.len].to_vec()
                     } else {
-                        self.rxbuf[..r.len].to_vec()
+                        self.rxbuf.take().map(|b| b[..r.len].to_vec()).unwrap_or_default()
                     };
                     match t {
                         sys::CONTENT_ALERT => {
