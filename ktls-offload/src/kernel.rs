@@ -155,14 +155,12 @@ pub(crate) struct KernelStream {
     rekey: bool,
     kernel_release: String,
     /// Decrypted bytes not yet given to the reader (rustls leftovers, or a
-    /// record read into `rxbuf` for a small caller buffer).
+    /// record read for a caller whose buffer is smaller than a record: it is
+    /// read straight into this vector's spare capacity, unzeroed, and the
+    /// vector is given back when drained, so an idle connection holds no
+    /// record-sized buffer).
     plain: Vec<u8>,
     plain_pos: usize,
-    /// Where a record goes when the caller's buffer is smaller than a record.
-    /// Allocated for one read and freed once its record is copied out: an
-    /// idle connection (a persistent SIP connection, most of its life) then
-    /// holds no 17 KiB buffer in the process. Measured in docs/perf.md.
-    rxbuf: Option<Box<[u8]>>,
     hs: HandshakeReassembler,
     read_eof: bool,
     failed: Option<KtlsError>,
@@ -199,7 +197,6 @@ impl KernelStream {
             kernel_release: sys::kernel_release(),
             plain: p.leftover,
             plain_pos: 0,
-            rxbuf: None,
             hs: HandshakeReassembler::default(),
             read_eof: false,
             failed: None,
@@ -420,11 +417,13 @@ impl KernelStream {
                 let buf = dst.initialize_unfilled();
                 self.tcp.try_io(Interest::READABLE, || sys::recv_record(fd, buf))
             } else {
-                let buf = self
-                    .rxbuf
-                    .get_or_insert_with(|| vec![0u8; MAX_PLAINTEXT + 512].into_boxed_slice());
+                // `plain` is drained here (served above otherwise).
+                self.plain.clear();
+                self.plain_pos = 0;
+                self.plain.reserve(MAX_PLAINTEXT + 512);
+                let spare = self.plain.spare_capacity_mut();
                 self.tcp
-                    .try_io(Interest::READABLE, || sys::recv_record(fd, &mut buf[..]))
+                    .try_io(Interest::READABLE, || sys::recv_record_uninit(fd, spare))
             };
             let r = match res {
                 Ok(r) => r,
@@ -442,10 +441,9 @@ impl KernelStream {
                     if direct {
                         dst.advance(r.len);
                     } else {
-                        self.plain.clear();
-                        if let Some(b) = self.rxbuf.take() {
-                            self.plain.extend_from_slice(&b[..r.len]);
-                        }
+                        // SAFETY: the kernel initialised the first r.len
+                        // bytes of the spare capacity (recv_record_uninit).
+                        unsafe { self.plain.set_len(r.len) };
                         self.plain_pos = 0;
                         continue;
                     }
@@ -455,7 +453,11 @@ impl KernelStream {
                     let payload: Vec<u8> = if direct {
                         dst.initialize_unfilled()[..r.len].to_vec()
                     } else {
-                        self.rxbuf.take().map(|b| b[..r.len].to_vec()).unwrap_or_default()
+                        // SAFETY: as above, r.len bytes were written.
+                        unsafe { self.plain.set_len(r.len) };
+                        let p = self.plain.clone();
+                        self.plain = Vec::new();
+                        p
                     };
                     match t {
                         sys::CONTENT_ALERT => {

@@ -286,10 +286,26 @@ pub struct Received {
 /// control message, as the kernel requires: without it a control record
 /// (alert, NewSessionTicket, KeyUpdate) makes a plain `read` fail with `EIO`.
 pub fn recv_record(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
+    unsafe { recv_record_raw(fd, buf.as_mut_ptr(), buf.len()) }
+}
+
+/// [`recv_record`] into uninitialised memory (a `Vec`'s spare capacity), so
+/// a buffer need not be zeroed before each read. The first `len` bytes of
+/// `buf` are initialised when it returns `Ok`.
+pub fn recv_record_uninit(fd: BorrowedFd<'_>, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<Received> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the kernel only
+    // writes into it (never reads), so uninitialised bytes are fine.
+    unsafe { recv_record_raw(fd, buf.as_mut_ptr() as *mut u8, buf.len()) }
+}
+
+/// # Safety
+/// `ptr` must be valid for writes of `len` bytes for the duration of the call.
+unsafe fn recv_record_raw(fd: BorrowedFd<'_>, ptr: *mut u8, len: usize) -> io::Result<Received> {
     let mut cmsg = CmsgBuf([0; CMSG_SPACE_1]);
     let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
-        iov_len: buf.len(),
+        iov_base: ptr as *mut libc::c_void,
+        iov_len: len,
     };
     // SAFETY: an all-zero msghdr is a valid "no name, no iov, no control" value.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
