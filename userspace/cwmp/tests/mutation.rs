@@ -6,25 +6,7 @@ mod common;
 
 use cwmp::Envelope;
 
-/// xorshift64*: reproducible without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use mutation::Rng;
 
 /// Fragments that reach the parser's interesting paths.
 const TOKENS: &[&[u8]] = &[
@@ -111,7 +93,7 @@ fn mutations_never_panic_and_ok_round_trips() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
-    let mut rng = Rng(0x5eed_c3a9_0000_0069);
+    let mut rng = Rng::new(0x5eed_c3a9_0000_0069);
     let (mut ok, mut total) = (0, 0);
     for seed in &seeds {
         for _ in 0..rounds {

@@ -9,21 +9,7 @@ use httpwire::{
     DigestServer, Url,
 };
 
-/// xorshift64*: a fixed sequence, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use mutation::Rng;
 
 const SEEDS: &[&[u8]] = &[
     b"POST /cwmp HTTP/1.1\r\nHost: acs:7547\r\nContent-Length: 5\r\nCookie: a=b\r\n\r\nhello",
@@ -144,7 +130,7 @@ fn check(data: &[u8]) {
 
 #[test]
 fn mutation_loop_never_panics() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..100_000 {
         let mut input = SEEDS[rng.below(SEEDS.len())].to_vec();
         mutate(&mut rng, &mut input);

@@ -629,20 +629,7 @@ fn syntax_errors() {
     }
 }
 
-/// xorshift64*: fixed, dependency-free mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use mutation::Rng;
 
 #[test]
 fn mutations_never_panic() {
@@ -651,7 +638,7 @@ fn mutations_never_panic() {
         .to_string();
     let samples = [baresip("RTP/SAVP"), baresip("RTP/AVP"), KAMAILIO.to_owned(), ours];
     let alphabet = b"\r\n =:/|amcotsv0123456789\x00\xff";
-    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let mut rng = Rng::new(0x0123_4567_89ab_cdef);
     let mut answered = 0;
     for round in 0..4000 {
         let mut bytes = samples[round % samples.len()].clone().into_bytes();

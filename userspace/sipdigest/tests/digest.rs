@@ -357,20 +357,7 @@ fn malformed_challenges() {
     }
 }
 
-/// xorshift64*: a fixed, dependency-free stream of mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use mutation::Rng;
 
 #[test]
 fn mutations_never_panic() {
@@ -392,7 +379,7 @@ fn mutations_never_panic() {
         .header_value,
     ];
     let alphabet = b"\"\\,= \t\r\nDigestrealmnonceqopauth-int\x00\xff\xc3";
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let creds = mufasa();
     for round in 0..30_000 {
         let mut bytes = samples[round % samples.len()].clone().into_bytes();

@@ -795,25 +795,7 @@ fn framer_partial_message() {
 // ---------------------------------------------------------------------------------------------
 // Mutation test
 
-/// xorshift64*: deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use mutation::Rng;
 
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     const INTERESTING: &[u8] = b"\r\n \t:;,<>\"\\@[]%=?&/0123456789\x00\xff\xc3";
@@ -907,7 +889,7 @@ fn mutated_messages_never_panic() {
             .unwrap_or(default)
     };
     let rounds = env("SIPMSG_MUTATIONS", 20_000) as usize;
-    let mut rng = Rng(env("SIPMSG_SEED", 0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(env("SIPMSG_SEED", 0x9e37_79b9_7f4a_7c15) | 1);
     let mut parsed = 0;
     for round in 0..rounds {
         let mut data = seeds[round % seeds.len()].as_bytes().to_vec();
