@@ -150,36 +150,51 @@ impl Store {
     /// Saves crash-safely (see the module docs). The file is mode 0600: it
     /// holds secrets.
     pub fn save(&self, cfg: &Config) -> io::Result<()> {
-        let data = serde_json::to_vec_pretty(&to_json(cfg)).map_err(io::Error::other)?;
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".config.json.{}.{n}.tmp", std::process::id()));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&data)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, self.path())?;
-            File::open(&self.dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let mut data = serde_json::to_vec_pretty(&to_json(cfg)).map_err(io::Error::other)?;
+        data.push(b'\n');
+        write_file_atomic(&self.path(), &data, 0o600)
     }
 
     /// Factory reset: the next load gives the factory configuration.
     pub fn factory_reset(&self) -> io::Result<()> {
         self.save(&Config::factory())
     }
+}
+
+/// Writes `data` to `path` crash-safely: a temporary file in the same
+/// directory (mode `mode`), `fsync`, `rename` over `path`, `fsync` of the
+/// directory. After a crash at any point `path` holds either the old or the
+/// new contents, never a mix. Other services' state files (the TR-069
+/// agent's event queue, ...) use it too.
+pub fn write_file_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
+        .to_string_lossy();
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// The on-disk JSON form.
