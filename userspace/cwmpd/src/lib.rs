@@ -1,0 +1,15 @@
+//! # cwmpd
+//!
+//! The gateway's TR-069 (CWMP) agent. The SOAP codec and the session flow are in the `cwmp`
+//! crate; this crate holds what is specific to the gateway:
+//!
+//! - [`datamodel`]: the TR-181 `Device:2` subset and the vendor tree over the parameter store
+//!   (`params`), with the RPC semantics and fault codes of TR-069 (GetParameterNames,
+//!   GetParameterValues, SetParameterValues, Get/SetParameterAttributes, AddObject,
+//!   DeleteObject) and value-change detection for notifications. It is sans-IO: pure functions
+//!   over a configuration snapshot, plus a small persistent [`datamodel::State`] with explicit
+//!   load and save.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod datamodel;
