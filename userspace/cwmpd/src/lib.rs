@@ -9,7 +9,16 @@
 //!   DeleteObject) and value-change detection for notifications. It is sans-IO: pure functions
 //!   over a configuration snapshot, plus a small persistent [`datamodel::State`] with explicit
 //!   load and save.
+//! - [`events`]: the events and TransferCompletes owed to the ACS, kept across restarts.
+//! - [`retry`]: the session retry back-off of TR-069 §3.2.1.1.
+//! - [`rpc`]: the parameter RPCs over an in-process configuration.
+//! - [`session`]: one session over HTTP(S) (rustls, then kTLS), driving `cwmp`'s sans-IO
+//!   session and handing the ACS's requests to an [`session::Rpc`] implementation.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod datamodel;
+pub mod events;
+pub mod retry;
+pub mod rpc;
+pub mod session;
