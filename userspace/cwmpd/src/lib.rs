@@ -9,6 +9,8 @@
 //!   DeleteObject) and value-change detection for notifications. It is sans-IO: pure functions
 //!   over a configuration snapshot, plus a small persistent [`datamodel::State`] with explicit
 //!   load and save.
+//! - [`agent`]: when sessions open (boot, periodic, connection request, value change,
+//!   ScheduleInform, finished transfers, retries) and the system actions run after them.
 //! - [`events`]: the events and TransferCompletes owed to the ACS, kept across restarts.
 //! - [`retry`]: the session retry back-off of TR-069 §3.2.1.1.
 //! - [`rpc`]: the parameter RPCs over an in-process configuration.
@@ -17,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod datamodel;
 pub mod events;
 pub mod retry;
