@@ -3,6 +3,7 @@
 //! the logic lives in the library crates, this file only wires them.
 
 mod cert;
+mod confsource;
 mod ctl;
 mod hostdcmd;
 mod ledcmd;

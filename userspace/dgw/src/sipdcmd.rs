@@ -15,6 +15,8 @@ use params::Config;
 use pki::Service;
 use sipd::{GatewayState, SipConfig, Sipd, SipdOptions, Status, Transport};
 
+use crate::confsource::Source;
+
 #[derive(Args)]
 pub struct SipdArgs {
     /// Bus where confd serves the configuration: `system` (default),
@@ -41,69 +43,30 @@ pub struct SipdArgs {
     assume_clock_synchronized: bool,
 }
 
-enum Source {
-    Confd(confd::Config1Proxy<'static>, zbus::Connection),
-    Store(params::Store),
-}
-
-impl Source {
-    async fn load(&self) -> Result<Config, String> {
-        match self {
-            Source::Confd(p, _) => {
-                // The secrets (digest passwords) come with the export, which
-                // the D-Bus policy allows to root only.
-                let text = p
-                    .export_with_secrets()
-                    .await
-                    .map_err(|e| format!("reading the configuration from confd: {e}"))?;
-                params::script::apply(&Config::factory(), &text)
-                    .map(|a| a.config)
-                    .map_err(|e| format!("confd's export does not apply: {e:?}"))
-            }
-            Source::Store(s) => s.load().map(|(c, _)| c).map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Whether the clock is synchronised: a status value hostd reports to
-    /// confd (not part of the exported configuration).
-    async fn clock_synchronized(&self) -> bool {
-        match self {
-            Source::Confd(p, _) => p
-                .get(pki::settings::CLOCK_SYNCHRONIZED)
-                .await
-                .is_ok_and(|v| v.eq_ignore_ascii_case("Yes")),
-            Source::Store(_) => false,
-        }
-    }
-
-    async fn publish(&self, status: &Status) {
-        if let Source::Confd(p, conn) = self {
-            let values = status.as_params();
-            let refs: Vec<(&str, &str)> = values.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            if let Err(e) = p.set_status(&refs).await {
-                log::warn!(target: "sipd", "reporting status to confd: {e}");
-            }
-            // hostd's Ready LED follows the TLS connections of the services
-            // (steady when all are up). hostd may not run (workstations):
-            // that is not an error for SIP.
-            let rows = status.connections();
-            let up = rows
-                .iter()
-                .filter(|r| r.state == sipd::ConnectionState::Up)
-                .count() as u32;
-            let r = conn
-                .call_method(
-                    Some("net.dgw.Host"),
-                    "/net/dgw/Host/Leds",
-                    Some("net.dgw.Leds1"),
-                    "ReportTlsConnections",
-                    &("SipEp", rows.len() as u32, up),
-                )
-                .await;
-            if let Err(e) = r {
-                log::debug!(target: "sipd", "reporting TLS connections to hostd: {e}");
-            }
-        }
+/// Reports sipd's status to confd, and its TLS connections to hostd's
+/// Ready LED (steady when all are up; hostd may not run on a workstation,
+/// which is not an error for SIP).
+async fn publish(source: &Source, status: &Status) {
+    source.set_status(&status.as_params(), "sipd").await;
+    let Some(conn) = source.connection() else {
+        return;
+    };
+    let rows = status.connections();
+    let up = rows
+        .iter()
+        .filter(|r| r.state == sipd::ConnectionState::Up)
+        .count() as u32;
+    let r = conn
+        .call_method(
+            Some("net.dgw.Host"),
+            "/net/dgw/Host/Leds",
+            Some("net.dgw.Leds1"),
+            "ReportTlsConnections",
+            &("SipEp", rows.len() as u32, up),
+        )
+        .await;
+    if let Err(e) = r {
+        log::debug!(target: "sipd", "reporting TLS connections to hostd: {e}");
     }
 }
 
@@ -189,20 +152,7 @@ fn tls_setup(cfg: &Config, a: &SipdArgs, clock: bool) -> TlsSetup {
 }
 
 async fn serve(a: SipdArgs) -> Result<(), String> {
-    let source = match &a.store {
-        Some(dir) => Source::Store(params::Store::open(dir).map_err(|e| e.to_string())?),
-        None => {
-            let b = match a.bus.as_str() {
-                "system" => zbus::connection::Builder::system(),
-                "session" => zbus::connection::Builder::session(),
-                addr => zbus::connection::Builder::address(addr),
-            }
-            .map_err(|e| e.to_string())?;
-            let conn = b.build().await.map_err(|e| format!("D-Bus: {e}"))?;
-            let proxy = confd::Config1Proxy::new(&conn).await.map_err(|e| e.to_string())?;
-            Source::Confd(proxy, conn)
-        }
-    };
+    let source = Source::open(&a.bus, a.store.as_deref()).await?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
     let mut cfg = source.load().await?;
@@ -217,7 +167,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
                 sipd::status::Severity::Error,
                 format!("SIP gateway cannot start: Invalid Configuration: {e}"),
             );
-            source.publish(&status).await;
+            publish(&source, &status).await;
             confd::sd_notify(&format!("READY=1\nSTATUS=Invalid Configuration: {e}"));
             let _ = term.recv().await;
             return Ok(());
@@ -245,7 +195,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
                         sipd::status::Severity::Error,
                         format!("SIP gateway {} cannot start: {why}", sip.gateway),
                     );
-                    source.publish(&status).await;
+                    publish(&source, &status).await;
                     confd::sd_notify(&format!("READY=1\nSTATUS=Invalid Configuration: {why}"));
                     let _ = term.recv().await;
                     return Ok(());
@@ -262,7 +212,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
                                 sip.gateway
                             ),
                         );
-                        source.publish(&status).await;
+                        publish(&source, &status).await;
                         confd::sd_notify("READY=1\nSTATUS=Waiting for time synchronization");
                     }
                     tokio::select! {
@@ -280,7 +230,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
     let sipd = match sipd {
         Ok(s) => s,
         Err(e) => {
-            source.publish(&status).await;
+            publish(&source, &status).await;
             return Err(e);
         }
     };
@@ -291,14 +241,14 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
         let status = status.clone();
         let mut events = status.subscribe();
         tokio::spawn(async move {
-            source.publish(&status).await;
+            publish(&source, &status).await;
             loop {
                 match events.recv().await {
                     Ok(sipd::Event::StatusChanged)
                     | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         while events.try_recv().is_ok() {}
-                        source.publish(&status).await;
+                        publish(&source, &status).await;
                     }
                     Ok(_) => {}
                     Err(_) => return,
@@ -319,7 +269,7 @@ async fn serve(a: SipdArgs) -> Result<(), String> {
     }
     confd::sd_notify("STOPPING=1");
     sipd.shutdown(Duration::from_secs(5)).await;
-    source.publish(&status).await;
+    publish(&source, &status).await;
     publisher.abort();
     Ok(())
 }
