@@ -15,7 +15,9 @@ impl Source {
     /// confd on `bus` (`system`, `session` or an address), or the store.
     pub async fn open(bus: &str, store: Option<&std::path::Path>) -> Result<Source, String> {
         if let Some(dir) = store {
-            return Ok(Source::Store(params::Store::open(dir).map_err(|e| e.to_string())?));
+            return Ok(Source::Store(
+                params::Store::open(dir).map_err(|e| e.to_string())?,
+            ));
         }
         let b = match bus {
             "system" => zbus::connection::Builder::system(),

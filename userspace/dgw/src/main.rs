@@ -5,6 +5,7 @@
 mod cert;
 mod confsource;
 mod ctl;
+mod cwmpdcmd;
 mod hostdcmd;
 mod ledcmd;
 mod logger;
@@ -37,6 +38,8 @@ enum Command {
     Hostd(hostdcmd::HostdArgs),
     /// The SIP service (SipEp): registrations and calls over UDP, TCP or TLS.
     Sipd(sipdcmd::SipdArgs),
+    /// The TR-069 agent (Cwmp): sessions with the ACS, parameter RPCs, connection requests.
+    Cwmpd(cwmpdcmd::CwmpdArgs),
     /// One SNTP synchronisation (diagnostics).
     Time(timecmd::TimeArgs),
     /// Drive the LED class directly (diagnostics).
@@ -60,6 +63,7 @@ fn main() {
             hostdcmd::run(a)
         }
         Command::Sipd(a) => sipdcmd::run(a),
+        Command::Cwmpd(a) => cwmpdcmd::run(a),
         Command::Time(a) => timecmd::run(a),
         Command::Confd(a) => ctl::run_confd(a),
         Command::Completions { shell } => {
