@@ -157,3 +157,104 @@ async fn cwmpd_through_confd_against_the_test_acs() {
     assert!(!l.contains("acs-secret"), "the ACS password is never logged");
     acs.assert_all_valid();
 }
+
+/// Zero touch: the recipe `recipes/tr069-zero-touch.cfg` through confd,
+/// no ACS URL configured; the agent waits until the DHCP client's hook
+/// writes the URL from option 43, then bootstraps with the ACS (over HTTPS,
+/// the ACS's certificate checked against the host name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_touch_from_dhcp_option_43() {
+    if !can_run() {
+        return;
+    }
+    let dir = scratch("cwmpd-zt");
+    let (_bus, addr) = start_bus(&dir, &policy("../confd/dbus/net.dgw.Config.conf"));
+    let _confd = start_confd(&dir, &addr, &[]);
+    let pki = acs::TestPki::generate().unwrap();
+    let acs = Acs::start(AcsOptions::https(pki.identity(acs::CertKind::Valid).unwrap())).await;
+    let recipe = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/tr069-zero-touch.cfg");
+    let o = ctl(&addr, &["apply", recipe]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The ACS's CA, as an operator imports it; the clock as hostd reports it.
+    let certs = dir.join("certs");
+    let ca = dir.join("acs-ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let o = Command::new(DGW)
+        .args([
+            "cert",
+            "--store",
+            certs.to_str().unwrap(),
+            "import-ca",
+            "acs-ca",
+            ca.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = Command::new("busctl")
+        .args([
+            "--address",
+            &addr,
+            "call",
+            "net.dgw.Config",
+            "/net/dgw/Config",
+            "net.dgw.Config1",
+            "SetStatus",
+        ])
+        .args(["a(ss)", "1", "Hoc.ClockSynchronized", "Yes"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let acs_file = dir.join("dhcp/acs-url");
+    let log = dir.join("cwmpd.log");
+    let child = Command::new(DGW)
+        .args([
+            "cwmpd",
+            "--bus",
+            &addr,
+            "--serial-number",
+            "ZT-1",
+            "--listen",
+            "127.0.0.1",
+        ])
+        .args(["--state-dir", dir.join("cwmp").to_str().unwrap()])
+        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
+        .args(["--cert-store", certs.to_str().unwrap()])
+        .args(["--dhcp-acs-file", acs_file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _cwmpd = Kill(child);
+    // No URL yet: nothing happens.
+    assert!(acs.try_next_session(Duration::from_secs(3)).await.is_none());
+    // DHCP answers with option 43 (sub-option 1 = the ACS URL); the hook
+    // writes it. The URL names the ACS by "localhost", which its
+    // certificate carries.
+    let url = acs.url().replace("127.0.0.1", "localhost");
+    let mut opt = vec![1u8, url.len() as u8];
+    opt.extend_from_slice(url.as_bytes());
+    let hex: Vec<String> = opt.iter().map(|b| format!("{b:02x}")).collect();
+    let hook = concat!(env!("CARGO_MANIFEST_DIR"), "/../cwmpd/dhcp/dhclient-exit-hook");
+    let st = Command::new("sh")
+        .args(["-c", &format!(". {hook}")])
+        .env("reason", "BOUND")
+        .env("new_vendor_encapsulated_options", hex.join(":"))
+        .env("DGW_ACS_FILE", &acs_file)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let s = acs
+        .try_next_session(Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "no session\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    assert!(s.has_event(&EventCode::Bootstrap), "{:?}", s.inform.events);
+    assert_eq!(s.inform.device_id.serial_number, "ZT-1");
+    s.assert_valid();
+    acs.assert_all_valid();
+}
