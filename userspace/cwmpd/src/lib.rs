@@ -3,6 +3,8 @@
 //! The gateway's TR-069 (CWMP) agent. The SOAP codec and the session flow are in the `cwmp`
 //! crate; this crate holds what is specific to the gateway:
 //!
+//! - [`connreq`]: the Connection Request server of TR-069 §3.2.2 (HTTP digest, rate-limited, on
+//!   Cwmp.ListeningPort) and the ConnectionRequestURL reported in Informs.
 //! - [`datamodel`]: the TR-181 `Device:2` subset and the vendor tree over the parameter store
 //!   (`params`), with the RPC semantics and fault codes of TR-069 (GetParameterNames,
 //!   GetParameterValues, SetParameterValues, Get/SetParameterAttributes, AddObject,
@@ -20,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod connreq;
 pub mod datamodel;
 pub mod events;
 pub mod retry;

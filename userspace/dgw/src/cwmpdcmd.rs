@@ -302,10 +302,26 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(7547);
-    let cr_url = format!(
-        "http://{}:{port}/",
-        sipd::ip_for_uri(local_ip_toward(&url).await.unwrap_or(a.listen))
-    );
+    // The connection-request path: a random secret made once and kept
+    // (scanners of port 7547 get 404 before any authentication).
+    let path_file = a.state_dir.join("connection-request-path");
+    let cr_path = match std::fs::read_to_string(&path_file) {
+        Ok(p) if p.trim().starts_with('/') => p.trim().to_string(),
+        _ => {
+            let p = cwmpd::connreq::random_path().map_err(|e| e.to_string())?;
+            params::store::write_file_atomic(&path_file, p.as_bytes(), 0o600)
+                .map_err(|e| format!("{}: {e}", path_file.display()))?;
+            p
+        }
+    };
+    let local_ip = local_ip_toward(&url).await.unwrap_or(a.listen);
+    let cr_url = cwmpd::connreq::ConnectionRequestUrl::new(local_ip, port, &cr_path).to_string();
+    let listener = tokio::net::TcpListener::bind((a.listen, port))
+        .await
+        .map_err(|e| format!("connection-request port {port}: {e}"))?;
+    let (cr_tx, cr_rx) = tokio::sync::watch::channel(cr_config_of(&cfg, &cr_path));
+    let (cr_trigger, mut cr_triggers) = mpsc::channel::<()>(1);
+    tokio::spawn(cwmpd::connreq::serve(listener, cr_rx, cr_trigger));
     let rt = runtime(&source, &cfg, &serial, &cr_url).await;
     let state_path = a.state_dir.join("datamodel.json");
     let dm_state = State::load(&state_path).unwrap_or_else(|e| {
@@ -336,6 +352,14 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
     }
     let (tx, rx) = mpsc::channel(8);
     let (events, mut ev_rx) = broadcast::channel(64);
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while cr_triggers.recv().await.is_some() {
+                let _ = tx.send(Trigger::ConnectionRequest).await;
+            }
+        });
+    }
     // Value changes: on confd's Changed signal, compare with the last
     // snapshot under the ACS's notification attributes (saved by the agent):
     // active ones open a session, all are reported in the next Inform. The
@@ -349,6 +373,8 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
         let state_path = a.state_dir.join("datamodel.json");
         let (serial2, cr2) = (serial.clone(), cr_url.clone());
         let mut baseline = cfg.clone();
+        let cr_path2 = cr_path.clone();
+        let cr_tx = cr_tx.clone();
         tokio::spawn(async move {
             let Ok(mut signals) = p.receive_changed().await else {
                 return;
@@ -377,6 +403,7 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
                         let _ = tx.try_send(Trigger::ValueChange);
                     }
                 }
+                let _ = cr_tx.send(cr_config_of(&now, &cr_path2));
                 baseline = now;
             }
         });
@@ -431,6 +458,16 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
     let _ = tx.send(Trigger::Stop).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
     Ok(())
+}
+
+/// The connection-request server's settings from the configuration
+/// (credentials change live).
+fn cr_config_of(c: &Config, path: &str) -> cwmpd::connreq::ConnReqConfig {
+    cwmpd::connreq::ConnReqConfig::new(
+        &c.get_secret("Cwmp.ConnectionRequestUsername").unwrap_or_default(),
+        &c.get_secret("Cwmp.ConnectionRequestPassword").unwrap_or_default(),
+        path,
+    )
 }
 
 /// The local address the unit uses toward the ACS (for the connection

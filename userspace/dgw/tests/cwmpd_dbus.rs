@@ -51,6 +51,8 @@ async fn cwmpd_through_confd_against_the_test_acs() {
             "Cwmp.AcsUsername=cpe-1",
             "Cwmp.AcsPassword=acs-secret",
             &format!("Cwmp.ListeningPort={cr_port}"),
+            "Cwmp.ConnectionRequestUsername=acs-cr",
+            "Cwmp.ConnectionRequestPassword=cr-secret",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -126,6 +128,41 @@ async fn cwmpd_through_confd_against_the_test_acs() {
         "{}",
         text(&o)
     );
+
+    // A connection request to the URL the Inform reported: wrong
+    // credentials refused, right ones open a session.
+    let cr_url = s
+        .inform_value("Device.ManagementServer.ConnectionRequestURL")
+        .expect("ConnectionRequestURL in the Inform")
+        .to_string();
+    assert!(
+        cr_url.starts_with(&format!("http://127.0.0.1:{cr_port}/")),
+        "{cr_url}"
+    );
+    assert_eq!(
+        acs.connection_request(&cr_url, "acs-cr", "wrong").await.unwrap(),
+        401
+    );
+    assert!(acs.try_next_session(Duration::from_secs(2)).await.is_none());
+    assert_eq!(
+        acs.connection_request(&cr_url, "acs-cr", "cr-secret")
+            .await
+            .unwrap(),
+        200
+    );
+    let s = acs
+        .try_next_session(t)
+        .await
+        .unwrap_or_else(|| panic!("no connection-request session\n{}", cwmpd_log()));
+    assert_eq!(
+        s.inform
+            .events
+            .iter()
+            .map(|e| e.code.as_str())
+            .collect::<Vec<_>>(),
+        ["6 CONNECTION REQUEST"]
+    );
+    s.assert_valid();
 
     // A local change to the parameter the ACS watches: a VALUE CHANGE
     // session carrying its new value.
