@@ -296,3 +296,64 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A misbehaving ACS: bad messages get the right fault and the session
+/// goes on; a dead, slow, refusing or faulting ACS ends the session as a
+/// failure, with nothing lost (the events are still owed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_acs_gets_faults_or_a_clean_failure_never_a_lost_event() {
+    use acs::Behaviour;
+    let acs = Acs::start(AcsOptions::default()).await;
+    let dir = scratch("misbehave");
+    let state_path = dir.join("agent.json");
+    let t = target(&acs, "", "", None);
+    // Bad messages inside a good session: answered with faults.
+    for (b, code) in [
+        (Behaviour::MalformedXml, FaultCode::INVALID_ARGUMENTS),
+        (Behaviour::HugeEnvelope(300 * 1024), FaultCode::RESOURCES_EXCEEDED),
+        (Behaviour::WrongNamespace, FaultCode::METHOD_NOT_SUPPORTED),
+        (Behaviour::UnknownRpc, FaultCode::METHOD_NOT_SUPPORTED),
+    ] {
+        acs.push_behaviour(b.clone());
+        acs.push_request(Body::GetRpcMethods);
+        let mut state = AgentState::default();
+        let mut rpc = rpc();
+        session::run(&t, &device(), &mut state, &state_path, &mut rpc)
+            .await
+            .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        let s = acs.next_session(Duration::from_secs(10)).await;
+        let faults: Vec<FaultCode> = s
+            .responses
+            .iter()
+            .filter_map(|(_, e)| match &e.body {
+                Body::Fault(f) => Some(f.code),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(faults, [code], "{b:?}");
+        // The queued request after the bad one was still answered.
+        assert!(
+            s.responses
+                .iter()
+                .any(|(_, e)| matches!(e.body, Body::GetRpcMethodsResponse(_))),
+            "{b:?}"
+        );
+        s.assert_valid();
+    }
+    // A failing ACS: the session fails, the events stay.
+    for b in [
+        Behaviour::HttpStatus(500),
+        Behaviour::Unauthorized,
+        Behaviour::CloseAfterPosts(1),
+        Behaviour::InformFault(FaultCode::ACS_RETRY_REQUEST),
+    ] {
+        acs.push_behaviour(b.clone());
+        let mut state = AgentState::default();
+        state.add_event(EventCode::Boot, "");
+        let r = session::run(&t, &device(), &mut state, &state_path, &mut rpc()).await;
+        assert!(r.is_err(), "{b:?}: {r:?}");
+        let codes: Vec<&str> = state.events.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["0 BOOTSTRAP", "1 BOOT"], "{b:?}");
+        let _ = acs.try_next_session(Duration::from_secs(5)).await;
+    }
+}
