@@ -111,6 +111,9 @@ pub struct CpeSession {
     /// The request being answered, for its cwmp:ID.
     answering: Option<Envelope>,
     next_id: u64,
+    /// The ACS's `cwmp:HoldRequests` is on: the CPE sends no request of its
+    /// own (TR-069 3.7.1.4; A.3.1.1) until a message from the ACS lifts it.
+    hold: bool,
 }
 
 impl CpeSession {
@@ -125,6 +128,7 @@ impl CpeSession {
             version: CwmpVersion::default(),
             answering: None,
             next_id: 1,
+            hold: false,
         }
     }
 
@@ -151,6 +155,12 @@ impl CpeSession {
     /// CPE requests the ACS refused with a fault (8005 asks to retry them in a later session).
     pub fn take_failed_requests(&mut self) -> Vec<(Body, Fault)> {
         std::mem::take(&mut self.failed)
+    }
+
+    /// CPE requests never sent (the ACS held requests until the session
+    /// ended): still owed, for a later session.
+    pub fn take_unsent_requests(&mut self) -> Vec<Body> {
+        self.queued.drain(..).collect()
     }
 
     /// Whether the session is over.
@@ -190,6 +200,13 @@ impl CpeSession {
         let result = match self.state {
             State::AwaitInformResponse => self.on_inform_response(body, empty),
             State::AwaitCpeResponse => self.on_cpe_response(body, empty),
+            // The ACS has nothing more: that ends its hold (it sends no
+            // further message that could), so the CPE's held requests go
+            // now; with none, the session is over.
+            State::AwaitAcsRequest if empty && !self.queued.is_empty() => {
+                self.hold = false;
+                Ok(self.send_next_request())
+            }
             State::AwaitAcsRequest if empty => {
                 self.state = State::Done;
                 Ok(Step::Done)
@@ -212,7 +229,12 @@ impl CpeSession {
         }
         let env = Envelope::parse(body).map_err(SessionError::Soap)?;
         self.version = env.version;
+        self.hold = env.hold_requests == Some(true);
         match env.body {
+            Body::InformResponse { .. } if self.hold => {
+                self.state = State::AwaitAcsRequest;
+                Ok(Step::Send(String::new()))
+            }
             Body::InformResponse { .. } => Ok(self.send_next_request()),
             Body::Fault(fault) => Err(SessionError::InformFault(fault)),
             other => Err(SessionError::Unexpected {
@@ -254,6 +276,7 @@ impl CpeSession {
         match Envelope::parse(body) {
             Ok(env) if env.body.kind() == MessageKind::Request => {
                 self.version = env.version;
+                self.hold = env.hold_requests == Some(true);
                 self.answering = Some(env.clone());
                 self.state = State::AwaitCallerAnswer;
                 Step::Request(Box::new(env))

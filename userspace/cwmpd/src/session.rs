@@ -229,10 +229,13 @@ pub async fn run(
             Step::Done => break,
         }
     }
+    // Refused (8005) or held back by the ACS until the end: still owed.
     let failed: Vec<String> = session
         .take_failed_requests()
         .into_iter()
-        .filter_map(|(b, _)| match b {
+        .map(|(b, _)| b)
+        .chain(session.take_unsent_requests())
+        .filter_map(|b| match b {
             Body::TransferComplete(t) => Some(t.command_key),
             _ => None,
         })

@@ -357,3 +357,37 @@ async fn a_misbehaving_acs_gets_faults_or_a_clean_failure_never_a_lost_event() {
         let _ = acs.try_next_session(Duration::from_secs(5)).await;
     }
 }
+
+/// HoldRequests: the ACS holds the agent's requests; the pending
+/// TransferComplete waits until the ACS has no more requests, then goes in
+/// the same session, and no request is sent while held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_requests_is_honoured() {
+    let acs = Acs::start(AcsOptions::default()).await;
+    let dir = scratch("hold");
+    let mut state = AgentState::default();
+    state.add_transfer(PendingTransfer {
+        command_key: "held".into(),
+        upload: false,
+        fault_code: 0,
+        fault_string: String::new(),
+        start: 1_700_000_000,
+        complete: 1_700_000_001,
+    });
+    acs.push_behaviour(acs::Behaviour::HoldRequests);
+    acs.push_request(Body::GetRpcMethods);
+    session::run(
+        &target(&acs, "", "", None),
+        &device(),
+        &mut state,
+        &dir.join("a.json"),
+        &mut rpc(),
+    )
+    .await
+    .expect("session");
+    let s = acs.next_session(Duration::from_secs(10)).await;
+    s.assert_no_violations();
+    s.assert_valid();
+    assert_eq!(s.transfer_completes().len(), 1, "delivered after the hold");
+    assert!(state.transfers.is_empty());
+}
