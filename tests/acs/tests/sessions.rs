@@ -258,10 +258,14 @@ async fn hold_requests() {
         start_time: DateTime::unknown(),
         complete_time: DateTime::unknown(),
     });
-    // CpeSession does not implement HoldRequests: it sends TransferComplete right away, which
-    // the ACS must flag.
+    // CpeSession honours HoldRequests: its TransferComplete waits until the ACS has no
+    // more requests.
     let run = FakeCpe::new(&acs.url())
-        .session(vec![event(EventCode::TransferComplete)], vec![tc], default_answer)
+        .session(
+            vec![event(EventCode::TransferComplete)],
+            vec![tc.clone()],
+            default_answer,
+        )
         .await;
     assert_eq!(run.error, None);
     let s = acs.next_session(WAIT).await;
@@ -273,9 +277,32 @@ async fn hold_requests() {
         .find(|h| h.response_body.windows(18).any(|w| w == b"GetParameterValues"));
     let gpv = Envelope::parse(&gpv.expect("the GPV went out").response_body).unwrap();
     assert_eq!(gpv.hold_requests, Some(true));
+    s.assert_no_violations();
+    assert_eq!(
+        s.transfer_completes().len(),
+        1,
+        "delivered once the ACS had nothing more"
+    );
+    assert_eq!(s.end, EndReason::Completed);
+
+    // A CPE that ignores the hold is flagged.
+    acs.push_behaviour(Behaviour::HoldRequests);
+    let mut raw = RawClient::connect(&acs.url(), None).await;
+    let r = raw
+        .post(&inform_envelope(
+            "SN-HOLD",
+            vec![event(EventCode::TransferComplete)],
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = raw.post(&Envelope::new(tc).with_id("7").to_xml()).await;
+    assert_eq!(r.status(), 200);
+    let r = raw.post("").await;
+    assert_eq!(r.status(), 204);
+    drop(raw);
+    let s = acs.next_session(WAIT).await;
     assert_eq!(s.violations.len(), 1, "{:?}", s.violations);
     assert!(s.violations[0].contains("HoldRequests"));
-    assert_eq!(s.end, EndReason::Completed);
 }
 
 /// `assert_all_valid` is not vacuous: an envelope that does not parse, or breaks the schema,
