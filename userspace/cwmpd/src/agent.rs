@@ -225,6 +225,9 @@ pub async fn run<R: Rpc, E: Executor>(
     let mut next_periodic = cfg.periodic.map(|p| Instant::now() + p);
     let mut retry_at: Option<Instant> = None;
     let mut stop = false;
+    // After a factory reset the state file must stay gone (a fresh
+    // state, not a saved one).
+    let mut reset = false;
     // The first contact (BOOT or BOOTSTRAP) is due at once.
     let mut due = !state.events.is_empty() || state.needs_bootstrap(&cfg.acs.url.to_string());
     loop {
@@ -301,6 +304,7 @@ pub async fn run<R: Rpc, E: Executor>(
                 let mut going_down = false;
                 for d in rpc.take_deferred() {
                     going_down |= matches!(d, Deferred::Reboot(_) | Deferred::FactoryReset);
+                    reset |= d == Deferred::FactoryReset;
                     execute(&d, &mut state, &cfg, &exec, &done_tx, &mut scheduled).await;
                     let _ = events.send(AgentEvent::Executed(d));
                 }
@@ -332,8 +336,10 @@ pub async fn run<R: Rpc, E: Executor>(
             }
         }
     }
-    if let Err(e) = state.save(&cfg.state_path) {
-        log::error!(target: "cwmpd", "saving the agent state: {e}");
+    if !reset {
+        if let Err(e) = state.save(&cfg.state_path) {
+            log::error!(target: "cwmpd", "saving the agent state: {e}");
+        }
     }
     rpc.inner
 }

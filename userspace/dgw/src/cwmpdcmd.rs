@@ -102,6 +102,9 @@ impl ConfigSink for ConfdSink {
 struct SystemExecutor {
     reboot_command: String,
     source: Arc<Source>,
+    /// The data model's state (ParameterKey, attributes, instance numbers):
+    /// gone after a factory reset (TR-181: the ParameterKey is then empty).
+    datamodel_state: PathBuf,
 }
 
 impl Executor for SystemExecutor {
@@ -117,6 +120,7 @@ impl Executor for SystemExecutor {
 
     fn factory_reset(&self) {
         log::warn!(target: "cwmpd", "factory reset at the ACS's request");
+        let _ = std::fs::remove_file(&self.datamodel_state);
         if let Source::Confd(p, _) = &*self.source {
             let p = p.clone();
             let r =
@@ -450,6 +454,7 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
     let exec = Arc::new(SystemExecutor {
         reboot_command: a.reboot_command.clone(),
         source: source.clone(),
+        datamodel_state: a.state_dir.join("datamodel.json"),
     });
     confd::sd_notify(&format!("STATUS=agent running toward {}", agent_cfg.acs.url));
     let agent = tokio::spawn(agent::run(agent_cfg, rpc, exec, rx, events));

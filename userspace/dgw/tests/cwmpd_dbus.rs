@@ -295,3 +295,87 @@ async fn zero_touch_from_dhcp_option_43() {
     s.assert_valid();
     acs.assert_all_valid();
 }
+
+/// FactoryReset from the ACS: answered in the session, then confd's
+/// configuration returns to factory, the agent's state is gone (the next
+/// contact bootstraps again) and the unit reboots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factory_reset_from_the_acs() {
+    if !can_run() {
+        return;
+    }
+    let dir = scratch("cwmpd-fr");
+    let (_bus, addr) = start_bus(&dir, &policy("../confd/dbus/net.dgw.Config.conf"));
+    let _confd = start_confd(&dir, &addr, &[]);
+    let acs = Acs::start(AcsOptions::default()).await;
+    let cr_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = ctl(
+        &addr,
+        &[
+            "set",
+            "Cwmp.Enable=Enable",
+            "Cwmp.AcsUrlConfigSource=Static",
+            &format!("Cwmp.AcsStaticUrl={}", acs.url()),
+            &format!("Cwmp.ListeningPort={cr_port}"),
+            "Hoc.StaticTimeZone=UTC0",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    acs.push_request(Body::FactoryReset);
+    let rebooted = dir.join("rebooted");
+    let state_dir = dir.join("cwmp");
+    let log = dir.join("cwmpd.log");
+    let child = Command::new(DGW)
+        .args([
+            "cwmpd",
+            "--bus",
+            &addr,
+            "--serial-number",
+            "FR-1",
+            "--listen",
+            "127.0.0.1",
+        ])
+        .args(["--state-dir", state_dir.to_str().unwrap()])
+        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
+        .args(["--cert-store", dir.join("certs").to_str().unwrap()])
+        .args(["--reboot-command", &format!("touch {}", rebooted.display())])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _cwmpd = Kill(child);
+    let s = acs
+        .try_next_session(Duration::from_secs(20))
+        .await
+        .expect("session");
+    assert!(
+        matches!(s.responses[0].1.body, Body::FactoryResetResponse),
+        "{:?}",
+        s.responses
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !rebooted.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reboot after the factory reset\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (name, factory) in [("Cwmp.Enable", "Disable"), ("Hoc.StaticTimeZone", "EST5EDT4")] {
+        let o = ctl(&addr, &["get", name]);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains(&format!("={factory}")),
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    assert!(
+        !state_dir.join("events.json").exists(),
+        "the agent's state is gone"
+    );
+}
