@@ -59,24 +59,7 @@ pub struct CwmpdArgs {
 
 pub fn run(a: CwmpdArgs) -> i32 {
     crate::logger::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("dgw cwmpd: {e}");
-            return 1;
-        }
-    };
-    match rt.block_on(serve(a)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("dgw cwmpd: {e}");
-            1
-        }
-    }
+    crate::block_on_command("dgw cwmpd", serve(a))
 }
 
 /// confd's ApplyScript, called from the (synchronous) RPC code on the

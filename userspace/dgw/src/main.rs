@@ -51,6 +51,33 @@ enum Command {
     },
 }
 
+/// Runs an async command on a two-thread runtime (the unit has few cores)
+/// and turns its outcome into an exit status, printing the error as
+/// `<what>: <error>`.
+fn block_on_command<E: std::fmt::Display>(
+    what: &str,
+    fut: impl std::future::Future<Output = Result<(), E>>,
+) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{what}: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{what}: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {

@@ -72,24 +72,7 @@ async fn publish(source: &Source, status: &Status) {
 
 pub fn run(a: SipdArgs) -> i32 {
     crate::logger::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("dgw sipd: {e}");
-            return 1;
-        }
-    };
-    match rt.block_on(serve(a)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("dgw sipd: {e}");
-            1
-        }
-    }
+    crate::block_on_command("dgw sipd", serve(a))
 }
 
 fn ktls_mode(s: &str) -> Result<ktls_offload::Mode, String> {

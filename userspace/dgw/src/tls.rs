@@ -65,26 +65,9 @@ pub fn run(cmd: TlsCommand) -> i32 {
             probe(json);
             0
         }
-        TlsCommand::Connect { .. } => {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("dgw: cannot start runtime: {e}");
-                    return 1;
-                }
-            };
-            match rt.block_on(connect(cmd)) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("dgw tls connect: {e:#}");
-                    1
-                }
-            }
-        }
+        TlsCommand::Connect { .. } => crate::block_on_command("dgw tls connect", async {
+            connect(cmd).await.map_err(|e| format!("{e:#}"))
+        }),
     }
 }
 

@@ -23,6 +23,31 @@ fn ctl(addr: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `dgw cwmpd` on the test's bus with its state, boot marker and
+/// certificate store under `dir`, the connection-request server on
+/// loopback, and `extra` options; its stderr goes to `dir/cwmpd.log`.
+fn spawn_cwmpd(dir: &std::path::Path, addr: &str, serial: &str, extra: &[&str]) -> Kill {
+    let child = Command::new(DGW)
+        .args([
+            "cwmpd",
+            "--bus",
+            addr,
+            "--serial-number",
+            serial,
+            "--listen",
+            "127.0.0.1",
+        ])
+        .args(["--state-dir", dir.join("cwmp").to_str().unwrap()])
+        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
+        .args(["--cert-store", dir.join("certs").to_str().unwrap()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("cwmpd.log")).unwrap())
+        .spawn()
+        .unwrap();
+    Kill(child)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cwmpd_through_confd_against_the_test_acs() {
     if !can_run() {
@@ -77,18 +102,8 @@ async fn cwmpd_through_confd_against_the_test_acs() {
     ]);
     let log = dir.join("cwmpd.log");
     let rebooted = dir.join("rebooted");
-    let child = Command::new(DGW)
-        .args(["cwmpd", "--bus", &addr, "--serial-number", "UNIT-7"])
-        .args(["--state-dir", dir.join("cwmp").to_str().unwrap()])
-        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
-        .args(["--cert-store", dir.join("certs").to_str().unwrap()])
-        .args(["--listen", "127.0.0.1"])
-        .args(["--reboot-command", &format!("touch {}", rebooted.display())])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _cwmpd = Kill(child);
+    let reboot_cmd = format!("touch {}", rebooted.display());
+    let _cwmpd = spawn_cwmpd(&dir, &addr, "UNIT-7", &["--reboot-command", &reboot_cmd]);
     let cwmpd_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let t = Duration::from_secs(20);
 
@@ -244,25 +259,12 @@ async fn zero_touch_from_dhcp_option_43() {
     assert!(o.status.success(), "{}", text(&o));
     let acs_file = dir.join("dhcp/acs-url");
     let log = dir.join("cwmpd.log");
-    let child = Command::new(DGW)
-        .args([
-            "cwmpd",
-            "--bus",
-            &addr,
-            "--serial-number",
-            "ZT-1",
-            "--listen",
-            "127.0.0.1",
-        ])
-        .args(["--state-dir", dir.join("cwmp").to_str().unwrap()])
-        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
-        .args(["--cert-store", certs.to_str().unwrap()])
-        .args(["--dhcp-acs-file", acs_file.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _cwmpd = Kill(child);
+    let _cwmpd = spawn_cwmpd(
+        &dir,
+        &addr,
+        "ZT-1",
+        &["--dhcp-acs-file", acs_file.to_str().unwrap()],
+    );
     // No URL yet: nothing happens.
     assert!(acs.try_next_session(Duration::from_secs(3)).await.is_none());
     // DHCP answers with option 43 (sub-option 1 = the ACS URL); the hook
@@ -329,25 +331,8 @@ async fn factory_reset_from_the_acs() {
     let rebooted = dir.join("rebooted");
     let state_dir = dir.join("cwmp");
     let log = dir.join("cwmpd.log");
-    let child = Command::new(DGW)
-        .args([
-            "cwmpd",
-            "--bus",
-            &addr,
-            "--serial-number",
-            "FR-1",
-            "--listen",
-            "127.0.0.1",
-        ])
-        .args(["--state-dir", state_dir.to_str().unwrap()])
-        .args(["--boot-marker", dir.join("run/started").to_str().unwrap()])
-        .args(["--cert-store", dir.join("certs").to_str().unwrap()])
-        .args(["--reboot-command", &format!("touch {}", rebooted.display())])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _cwmpd = Kill(child);
+    let reboot_cmd = format!("touch {}", rebooted.display());
+    let _cwmpd = spawn_cwmpd(&dir, &addr, "FR-1", &["--reboot-command", &reboot_cmd]);
     let s = acs
         .try_next_session(Duration::from_secs(20))
         .await
