@@ -16,6 +16,9 @@
 //! - [`events`]: the events and TransferCompletes owed to the ACS, kept across restarts.
 //! - [`retry`]: the session retry back-off of TR-069 §3.2.1.1.
 //! - [`rpc`]: the parameter RPCs over an in-process configuration.
+//! - [`transfer`]: Download and Upload over HTTP(S), with HTTPS bodies spliced from kTLS into
+//!   the file: the installer interface, firmware and configuration-script installation, and the
+//!   TransferComplete fault codes.
 //! - [`session`]: one session over HTTP(S) (rustls, then kTLS), driving `cwmp`'s sans-IO
 //!   session and handing the ACS's requests to an [`session::Rpc`] implementation.
 #![forbid(unsafe_code)]
@@ -28,3 +31,4 @@ pub mod events;
 pub mod retry;
 pub mod rpc;
 pub mod session;
+pub mod transfer;
