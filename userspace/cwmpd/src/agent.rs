@@ -67,7 +67,12 @@ pub struct AgentRpc<R> {
     /// The parameter RPCs.
     pub inner: R,
     deferred: Vec<Deferred>,
+    /// Largest Download accepted (checked before the RPC is accepted).
+    pub max_download: u64,
 }
+
+/// Largest Download accepted by default: the firmware image of a gateway.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 256 * 1024 * 1024;
 
 impl<R> AgentRpc<R> {
     /// Wraps `inner`.
@@ -75,6 +80,7 @@ impl<R> AgentRpc<R> {
         AgentRpc {
             inner,
             deferred: Vec::new(),
+            max_download: DEFAULT_MAX_DOWNLOAD,
         }
     }
 
@@ -104,6 +110,12 @@ impl<R: Rpc> Rpc for AgentRpc<R> {
                 Body::FactoryResetResponse
             }
             Body::Download(d) => {
+                // What can be refused now is refused now (9013 unsupported
+                // protocol, 9003 bad URL, 9010 type or size): the schema
+                // has no TransferComplete for some of these codes.
+                if let Err(e) = crate::transfer::check_download(d, self.max_download) {
+                    return Body::Fault(e.fault());
+                }
                 self.deferred.push(Deferred::Download(d.clone()));
                 // 1: not yet done; the outcome comes as a TransferComplete.
                 Body::DownloadResponse(cwmp::TransferResponse {
@@ -113,6 +125,9 @@ impl<R: Rpc> Rpc for AgentRpc<R> {
                 })
             }
             Body::Upload(u) => {
+                if let Err(e) = crate::transfer::check_upload(u) {
+                    return Body::Fault(e.fault());
+                }
                 self.deferred.push(Deferred::Upload(u.clone()));
                 Body::UploadResponse(cwmp::TransferResponse {
                     status: Status::Pending,

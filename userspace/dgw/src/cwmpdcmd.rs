@@ -52,6 +52,9 @@ pub struct CwmpdArgs {
     /// The unit's serial number (default: from /etc/machine-id).
     #[arg(long)]
     serial_number: Option<String>,
+    /// Where downloaded firmware images wait for the installer.
+    #[arg(long, default_value = "/var/lib/dgw/firmware")]
+    firmware_dir: PathBuf,
     /// kTLS toward the ACS: auto, userspace or kernel.
     #[arg(long, default_value = "auto")]
     ktls: String,
@@ -85,6 +88,8 @@ impl ConfigSink for ConfdSink {
 struct SystemExecutor {
     reboot_command: String,
     source: Arc<Source>,
+    /// Downloads and uploads: TLS from the Cwmp policy, the installer.
+    transfers: cwmpd::transfer::TransferContext,
     /// The data model's state (ParameterKey, attributes, instance numbers):
     /// gone after a factory reset (TR-181: the ParameterKey is then empty).
     datamodel_state: PathBuf,
@@ -116,25 +121,66 @@ impl Executor for SystemExecutor {
     }
 
     async fn download(&self, request: cwmp::Download) -> PendingTransfer {
-        not_yet(request.command_key, false)
+        cwmpd::transfer::download(&request, &self.transfers).await
     }
 
     async fn upload(&self, request: cwmp::Upload) -> PendingTransfer {
-        not_yet(request.command_key, true)
+        cwmpd::transfer::upload(&request, &self.transfers).await
     }
 }
 
-/// Transfers are answered with a failure until the transfer module is
-/// wired in (TransferComplete 9010/9011 tells the ACS honestly).
-fn not_yet(command_key: String, upload: bool) -> PendingTransfer {
-    let now = now_unix();
-    PendingTransfer {
-        command_key,
-        upload,
-        fault_code: if upload { 9011 } else { 9010 },
-        fault_string: "file transfers are not available in this build".into(),
-        start: now,
-        complete: now,
+/// What transfers install and upload on the unit: configuration scripts
+/// through confd (all or nothing), firmware images into the installer's
+/// directory (the A/B installer takes them from there), the configuration
+/// export without secrets, and the services' log from the journal.
+struct UnitInstaller {
+    proxy: Option<confd::Config1Proxy<'static>>,
+    firmware: cwmpd::transfer::FileInstaller,
+}
+
+impl cwmpd::transfer::Installer for UnitInstaller {
+    fn install_firmware(&self, image: &Path) -> Result<(), cwmpd::transfer::TransferError> {
+        self.firmware.install_firmware(image)
+    }
+
+    fn apply_configuration(&self, script: &str) -> Result<(), cwmpd::transfer::TransferError> {
+        use cwmpd::transfer::TransferError;
+        let Some(p) = &self.proxy else {
+            return Err(TransferError::new(cwmp::FaultCode::INTERNAL_ERROR, "no confd"));
+        };
+        // Called on the blocking pool: block on the D-Bus call here.
+        tokio::runtime::Handle::current()
+            .block_on(p.apply_script(script, false))
+            .map(|_| ())
+            .map_err(|e| {
+                // confd's error names lines and parameters, never values.
+                TransferError::new(
+                    cwmp::FaultCode::FILE_CORRUPTED,
+                    format!("configuration refused: {e}"),
+                )
+            })
+    }
+
+    fn upload_source(&self, file_type: &str) -> Result<Vec<u8>, cwmpd::transfer::TransferError> {
+        use cwmpd::transfer::TransferError;
+        let fail = |w: String| TransferError::new(cwmp::FaultCode::UPLOAD_FAILURE, w);
+        if file_type.starts_with("1 Vendor Configuration File") {
+            let Some(p) = &self.proxy else {
+                return Err(fail("no confd".into()));
+            };
+            return tokio::runtime::Handle::current()
+                .block_on(p.export())
+                .map(String::into_bytes)
+                .map_err(|e| fail(e.to_string()));
+        }
+        if file_type.starts_with("2 Vendor Log File") {
+            let out = std::process::Command::new("journalctl")
+                .args(["--no-pager", "-o", "short-iso", "-n", "5000", "-u", "dgw-*"])
+                .output()
+                .map_err(|e| fail(format!("journalctl: {e}")))?;
+            return Ok(out.stdout);
+        }
+        Err(fail(format!("file type {file_type:?} is not uploaded")))
     }
 }
 
@@ -238,24 +284,7 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
                     log::warn!(target: "cwmpd", "the ACS URL {text} is plain HTTP: use https");
                     break (parsed, None);
                 }
-                let clock = source.clock_synchronized().await;
-                let get = |n: &str| -> Option<String> {
-                    if n == pki::settings::CLOCK_SYNCHRONIZED {
-                        return Some(if clock { "Yes" } else { "No" }.into());
-                    }
-                    cfg.get(n).ok()
-                };
-                let snap = pki::CertStore::open(&a.cert_store)
-                    .and_then(|s| {
-                        s.snapshot(
-                            pki::settings::trust_system_cas(&get),
-                            pki::settings::system_ca_bundle().as_deref(),
-                        )
-                    })
-                    .map_err(|e| format!("certificate store: {e}"))?;
-                match pki::settings::client_policy(Service::Cwmp, &get)
-                    .and_then(|p| pki::client_config(&p, &snap))
-                {
+                match cwmp_tls(&source, &cfg, &a.cert_store).await {
                     Ok(c) => break (parsed, Some(c)),
                     Err(pki::PolicyError::WaitingForTimeSync) => {
                         confd::sd_notify("STATUS=waiting for time synchronization");
@@ -434,7 +463,26 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
         state_path: a.state_dir.join("events.json"),
         boot,
     };
+    let transfer_tls = match &agent_cfg.acs.tls {
+        Some(t) => Some(t.clone()),
+        None => cwmp_tls(&source, &cfg, &a.cert_store).await.ok(),
+    };
+    let transfers = cwmpd::transfer::TransferContext {
+        tls: transfer_tls,
+        ktls: agent_cfg.acs.ktls.clone(),
+        work_dir: a.state_dir.join("transfers"),
+        max_size: cwmpd::agent::DEFAULT_MAX_DOWNLOAD,
+        installer: Arc::new(UnitInstaller {
+            proxy: match &*source {
+                Source::Confd(p, _) => Some(p.clone()),
+                Source::Store(_) => None,
+            },
+            firmware: cwmpd::transfer::FileInstaller::new(&a.firmware_dir),
+        }),
+        timeout: Duration::from_secs(600),
+    };
     let exec = Arc::new(SystemExecutor {
+        transfers,
         reboot_command: a.reboot_command.clone(),
         source: source.clone(),
         datamodel_state: a.state_dir.join("datamodel.json"),
@@ -446,6 +494,31 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
     let _ = tx.send(Trigger::Stop).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
     Ok(())
+}
+
+/// The TLS client configuration of the Cwmp policy (toward the ACS and
+/// its file servers).
+async fn cwmp_tls(
+    source: &Source,
+    cfg: &Config,
+    cert_store: &Path,
+) -> Result<Arc<rustls::ClientConfig>, pki::PolicyError> {
+    let clock = source.clock_synchronized().await;
+    let get = |n: &str| -> Option<String> {
+        if n == pki::settings::CLOCK_SYNCHRONIZED {
+            return Some(if clock { "Yes" } else { "No" }.into());
+        }
+        cfg.get(n).ok()
+    };
+    let snap = pki::CertStore::open(cert_store)
+        .and_then(|s| {
+            s.snapshot(
+                pki::settings::trust_system_cas(&get),
+                pki::settings::system_ca_bundle().as_deref(),
+            )
+        })
+        .map_err(|e| pki::PolicyError::Config(format!("certificate store: {e}")))?;
+    pki::settings::client_policy(Service::Cwmp, &get).and_then(|p| pki::client_config(&p, &snap))
 }
 
 /// The connection-request server's settings from the configuration

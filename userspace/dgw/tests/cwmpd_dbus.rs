@@ -99,6 +99,32 @@ async fn cwmpd_through_confd_against_the_test_acs() {
             access_list_change: false,
             access_list: vec![],
         }]),
+        // A configuration file: applied through confd after the session.
+        Body::Download(cwmp::Download {
+            command_key: "cfg-1".into(),
+            file_type: "3 Vendor Configuration File".into(),
+            url: acs.add_file("site.cfg", "SipEp.DefaultRegistrationExpiration=1800\n"),
+            username: String::new(),
+            password: String::new(),
+            file_size: 0,
+            target_file_name: String::new(),
+            delay_seconds: 0,
+            success_url: String::new(),
+            failure_url: String::new(),
+        }),
+        // Refused in the session: ftp is not a transfer protocol here.
+        Body::Download(cwmp::Download {
+            command_key: "ftp-1".into(),
+            file_type: "3 Vendor Configuration File".into(),
+            url: "ftp://127.0.0.1/site.cfg".into(),
+            username: String::new(),
+            password: String::new(),
+            file_size: 0,
+            target_file_name: String::new(),
+            delay_seconds: 0,
+            success_url: String::new(),
+            failure_url: String::new(),
+        }),
     ]);
     let log = dir.join("cwmpd.log");
     let rebooted = dir.join("rebooted");
@@ -144,6 +170,36 @@ async fn cwmpd_through_confd_against_the_test_acs() {
         text(&o)
     );
 
+    assert!(matches!(bodies[3], Body::DownloadResponse(_)), "{:?}", bodies[3]);
+    assert!(
+        matches!(bodies[4], Body::Fault(f) if f.code == cwmp::FaultCode::UNSUPPORTED_PROTOCOL),
+        "{:?}",
+        bodies[4]
+    );
+    // The Download's outcome in its own session.
+    let s = acs
+        .try_next_session(t)
+        .await
+        .unwrap_or_else(|| panic!("no TransferComplete session\n{}", cwmpd_log()));
+    let tc = s.transfer_completes();
+    assert_eq!(tc.len(), 1, "{:?}", s.inform.events);
+    assert_eq!((tc[0].command_key.as_str(), tc[0].fault.code), ("cfg-1", 0));
+    let o = ctl(&addr, &["get", "SipEp.DefaultRegistrationExpiration"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("=1800"),
+        "{}",
+        text(&o)
+    );
+    // The ACS will ask for the configuration in the next session.
+    acs.push_request(Body::Upload(cwmp::Upload {
+        command_key: "up-1".into(),
+        file_type: "1 Vendor Configuration File".into(),
+        url: acs.upload_url("config"),
+        username: String::new(),
+        password: String::new(),
+        delay_seconds: 0,
+    }));
+
     // A connection request to the URL the Inform reported: wrong
     // credentials refused, right ones open a session.
     let cr_url = s
@@ -178,6 +234,25 @@ async fn cwmpd_through_confd_against_the_test_acs() {
         ["6 CONNECTION REQUEST"]
     );
     s.assert_valid();
+    let up = acs
+        .wait_upload("config", t)
+        .await
+        .expect("the configuration uploaded");
+    let body = String::from_utf8_lossy(&up.body).to_string();
+    assert!(
+        body.contains("SipEp.DefaultRegistrationExpiration=1800"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("acs-secret") && !body.contains("cr-secret"),
+        "no secrets in the upload"
+    );
+    let s = acs
+        .try_next_session(t)
+        .await
+        .unwrap_or_else(|| panic!("no Upload TransferComplete\n{}", cwmpd_log()));
+    assert_eq!(s.transfer_completes()[0].command_key, "up-1");
+    assert_eq!(s.transfer_completes()[0].fault.code, 0);
 
     // A local change to the parameter the ACS watches: a VALUE CHANGE
     // session carrying its new value.
