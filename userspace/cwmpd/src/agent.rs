@@ -203,6 +203,10 @@ pub struct AgentConfig {
     pub device: DeviceId,
     /// Periodic Inform interval (`None`: disabled).
     pub periodic: Option<Duration>,
+    /// `PeriodicInformTime` (Unix seconds): periodic Informs fall on this
+    /// time plus whole intervals, so a fleet can be spread or aligned;
+    /// `None`: counted from the agent's start.
+    pub periodic_reference: Option<i64>,
     /// The retry back-off.
     pub retry: RetryPolicy,
     /// The persistent state file.
@@ -237,7 +241,9 @@ pub async fn run<R: Rpc, E: Executor>(
     let mut rpc = AgentRpc::new(rpc);
     let (done_tx, mut done_rx) = mpsc::channel::<PendingTransfer>(16);
     let mut scheduled: Vec<(Instant, String)> = Vec::new();
-    let mut next_periodic = cfg.periodic.map(|p| Instant::now() + p);
+    let mut next_periodic = cfg
+        .periodic
+        .map(|p| Instant::now() + until_periodic(unix_now(), p, cfg.periodic_reference));
     let mut retry_at: Option<Instant> = None;
     let mut stop = false;
     // After a factory reset the state file must stay gone (a fresh
@@ -283,7 +289,9 @@ pub async fn run<R: Rpc, E: Executor>(
             let now = Instant::now();
             if next_periodic.is_some_and(|t| now >= t) {
                 state.add_event(EventCode::Periodic, "");
-                next_periodic = cfg.periodic.map(|p| now + p);
+                next_periodic = cfg
+                    .periodic
+                    .map(|p| now + until_periodic(unix_now(), p, cfg.periodic_reference));
                 due = true;
             }
             let (ready, later): (Vec<_>, Vec<_>) = scheduled.drain(..).partition(|(t, _)| now >= *t);
@@ -404,9 +412,49 @@ async fn execute<E: Executor>(
     }
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// How long until the next periodic Inform at `now`: a whole interval
+/// without a reference time; with one, until the next `reference + k ×
+/// interval` (TR-181 `PeriodicInformTime`), never 0 (a just-passed
+/// point waits for the next).
+pub fn until_periodic(now: i64, interval: Duration, reference: Option<i64>) -> Duration {
+    let i = interval.as_secs().max(1) as i64;
+    match reference {
+        None => interval.max(Duration::from_secs(1)),
+        Some(r) => {
+            let into = (now - r).rem_euclid(i);
+            Duration::from_secs((i - into) as u64)
+        }
+    }
+}
+
 fn random() -> u64 {
     let mut b = [0u8; 8];
     use ring::rand::SecureRandom;
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     u64::from_le_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periodic_informs_fall_on_the_reference_time() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(until_periodic(1_000, hour, None), hour);
+        // Reference 10:00:00, now 10:20:00: the next is at 11:00:00.
+        let r = 36_000;
+        assert_eq!(until_periodic(r + 1200, hour, Some(r)), Duration::from_secs(2400));
+        // A reference in the future works the same way.
+        assert_eq!(until_periodic(r - 600, hour, Some(r)), Duration::from_secs(600));
+        // Exactly on a point: the next one, not now.
+        assert_eq!(until_periodic(r + 7200, hour, Some(r)), hour);
+    }
 }

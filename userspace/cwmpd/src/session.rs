@@ -44,6 +44,9 @@ pub struct AcsTarget {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// kTLS hand-off choice.
     pub ktls: ktls_offload::Options,
+    /// Longest wait for one exchange (connect, handshake, one HTTP round
+    /// trip); [`EXCHANGE_TIMEOUT`] on the unit.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for AcsTarget {
@@ -76,7 +79,7 @@ pub enum SessionFailure {
     Http(String),
     /// The ACS broke the protocol (bad XML, out of turn, a fault to Inform).
     Protocol(String),
-    /// An exchange took longer than [`EXCHANGE_TIMEOUT`].
+    /// An exchange took longer than [`AcsTarget::timeout`].
     Timeout,
 }
 
@@ -127,7 +130,7 @@ async fn connect(t: &AcsTarget) -> Result<(Box<dyn Io>, bool), SessionFailure> {
                 .clone()
                 .ok_or_else(|| SessionFailure::Connect("no TLS configuration for an https ACS".into()))?;
             let name = ServerName::try_from(host).map_err(|e| SessionFailure::Connect(e.to_string()))?;
-            let tls = tokio::time::timeout(EXCHANGE_TIMEOUT, ktls_offload::connect(cfg, name, tcp, &t.ktls))
+            let tls = tokio::time::timeout(t.timeout, ktls_offload::connect(cfg, name, tcp, &t.ktls))
                 .await
                 .map_err(|_| SessionFailure::Timeout)?
                 .map_err(|e| SessionFailure::Connect(format!("TLS with {}: {e}", t.url.authority())))?;
@@ -139,7 +142,12 @@ async fn connect(t: &AcsTarget) -> Result<(Box<dyn Io>, bool), SessionFailure> {
 
 /// POSTs `body` (empty: the empty POST) and returns the ACS's answer body
 /// (empty for 204 or an empty 200).
-async fn post(client: &mut Client<Box<dyn Io>>, url: &Url, body: &str) -> Result<Vec<u8>, SessionFailure> {
+async fn post(
+    client: &mut Client<Box<dyn Io>>,
+    url: &Url,
+    body: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, SessionFailure> {
     let mut head = RequestHead::new("POST", url.target()).map_err(|e| SessionFailure::Http(e.to_string()))?;
     let h = head.headers_mut();
     let set = |r: Result<(), httpwire::HttpError>| r.map_err(|e| SessionFailure::Http(e.to_string()));
@@ -148,7 +156,7 @@ async fn post(client: &mut Client<Box<dyn Io>>, url: &Url, body: &str) -> Result
         set(h.set("Content-Type", "text/xml; charset=\"utf-8\""))?;
         set(h.set("SOAPAction", ""))?;
     }
-    let resp = tokio::time::timeout(EXCHANGE_TIMEOUT, client.send(&head, body.as_bytes()))
+    let resp = tokio::time::timeout(timeout, client.send(&head, body.as_bytes()))
         .await
         .map_err(|_| SessionFailure::Timeout)?
         .map_err(|e| SessionFailure::Http(e.to_string()))?;
@@ -206,7 +214,7 @@ pub async fn run(
     let mut out = session.start();
     let mut informed = false;
     loop {
-        let answer = post(&mut client, &target.url, &out).await?;
+        let answer = post(&mut client, &target.url, &out, target.timeout).await?;
         let step = session
             .on_http_response(&answer)
             .map_err(|e| SessionFailure::Protocol(e.to_string()))?;

@@ -78,6 +78,7 @@ fn config(acs: &Acs, state: &std::path::Path, boot: bool, periodic: Option<Durat
             password: String::new(),
             tls: None,
             ktls: ktls_offload::Options::default(),
+            timeout: cwmpd::session::EXCHANGE_TIMEOUT,
         },
         device: DeviceId {
             manufacturer: "dgw".into(),
@@ -86,6 +87,7 @@ fn config(acs: &Acs, state: &std::path::Path, boot: bool, periodic: Option<Durat
             serial_number: "AGENT-1".into(),
         },
         periodic,
+        periodic_reference: None,
         // Fast retries for the test: 1 s, not growing.
         retry: RetryPolicy {
             minimum_wait: 1,

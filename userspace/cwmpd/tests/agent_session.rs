@@ -50,6 +50,7 @@ fn target(acs: &Acs, user: &str, password: &str, tls: Option<Arc<rustls::ClientC
         password: password.into(),
         tls,
         ktls: ktls_offload::Options::default(),
+        timeout: session::EXCHANGE_TIMEOUT,
     }
 }
 
@@ -390,4 +391,29 @@ async fn hold_requests_is_honoured() {
     s.assert_valid();
     assert_eq!(s.transfer_completes().len(), 1, "delivered after the hold");
     assert!(state.transfers.is_empty());
+}
+
+/// A slow ACS: an exchange over the time limit ends the session as a
+/// timeout, the events stay owed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_acs_times_out_without_losing_events() {
+    let acs = Acs::start(AcsOptions::default()).await;
+    acs.push_behaviour(acs::Behaviour::Delay(Duration::from_secs(3)));
+    let dir = scratch("slow");
+    let mut state = AgentState::default();
+    state.add_event(EventCode::Periodic, "");
+    let t = AcsTarget {
+        timeout: Duration::from_secs(1),
+        ..target(&acs, "", "", None)
+    };
+    let started = std::time::Instant::now();
+    let r = session::run(&t, &device(), &mut state, &dir.join("a.json"), &mut rpc()).await;
+    assert!(matches!(r, Err(SessionFailure::Timeout)), "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let codes: Vec<&str> = state.events.iter().map(|e| e.code.as_str()).collect();
+    assert_eq!(codes, ["0 BOOTSTRAP", "2 PERIODIC"]);
 }

@@ -344,6 +344,12 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
         log::error!(target: "cwmpd", "{e}; starting the data model state afresh");
         State::default()
     });
+    // PeriodicInformTime as the ACS set it (applies from the next start).
+    let periodic_reference = dm_state
+        .periodic_inform_time
+        .as_ref()
+        .map(|t| t.to_unix())
+        .filter(|t| *t > 0);
     let mut rpc = LocalRpc::new(cfg.clone(), rt, dm_state);
     rpc.state_path = Some(state_path);
     let last_apply = Arc::new(Mutex::new(None));
@@ -451,6 +457,7 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
             password: cfg.get_secret("Cwmp.AcsPassword").unwrap_or_default(),
             tls,
             ktls,
+            timeout: cwmpd::session::EXCHANGE_TIMEOUT,
         },
         device: cwmp::DeviceId {
             manufacturer: "dgw".into(),
@@ -459,6 +466,7 @@ async fn serve(a: CwmpdArgs) -> Result<(), String> {
             serial_number: serial,
         },
         periodic,
+        periodic_reference,
         retry: cwmpd::retry::RetryPolicy::default(),
         state_path: a.state_dir.join("events.json"),
         boot,
