@@ -398,6 +398,9 @@ async fn execute<E: Executor>(
         Deferred::Download(req) => {
             let (exec, done, req) = (exec.clone(), done.clone(), req.clone());
             tokio::spawn(async move {
+                // DelaySeconds: the ACS wants the transfer to start later.
+                // (Not kept across a restart yet: docs/tr069.md.)
+                tokio::time::sleep(Duration::from_secs(u64::from(req.delay_seconds))).await;
                 let outcome = exec.download(req).await;
                 let _ = done.send(outcome).await;
             });
@@ -405,6 +408,7 @@ async fn execute<E: Executor>(
         Deferred::Upload(req) => {
             let (exec, done, req) = (exec.clone(), done.clone(), req.clone());
             tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(u64::from(req.delay_seconds))).await;
                 let outcome = exec.upload(req).await;
                 let _ = done.send(outcome).await;
             });

@@ -223,6 +223,42 @@ fn acs_url(cfg: &Config, dhcp_file: &Path) -> Result<String, String> {
     Ok(u)
 }
 
+/// The unit's certificates for `Device.Security.Certificate.` (the Host
+/// store's and the trusted CAs), read from the stores.
+fn certificates(store: &Path) -> Vec<cwmpd::datamodel::Certificate> {
+    let Ok(s) = pki::CertStore::open(store) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for h in s.list_host().unwrap_or_default() {
+        out.push(cwmpd::datamodel::Certificate {
+            id: format!("host/{}", h.file_name),
+            serial_number: String::new(),
+            issuer: h.issued_by,
+            subject: h.issued_to,
+            subject_alt: h.subject_alt_names,
+            not_before: h.not_before,
+            not_after: h.not_after,
+            signature_algorithm: String::new(),
+            last_modif: None,
+        });
+    }
+    for o in s.list_others().unwrap_or_default() {
+        out.push(cwmpd::datamodel::Certificate {
+            id: format!("ca/{}#{}", o.file_name, o.position),
+            serial_number: String::new(),
+            issuer: o.issued_by,
+            subject: o.issued_to,
+            subject_alt: Vec::new(),
+            not_before: o.not_before,
+            not_after: o.not_after,
+            signature_algorithm: String::new(),
+            last_modif: None,
+        });
+    }
+    out
+}
+
 async fn runtime(source: &Source, cfg: &Config, serial: &str, cr_url: &str) -> Runtime {
     let mut status = std::collections::BTreeMap::new();
     for p in params::schema::PARAMS {
@@ -252,11 +288,15 @@ async fn runtime(source: &Source, cfg: &Config, serial: &str, cr_url: &str) -> R
         now: Some(now_unix()),
         connection_request_url: cr_url.into(),
         status,
-        certificates: Vec::new(),
+        certificates: certificates(Path::new(&CERT_STORE.get().cloned().unwrap_or_default())),
     }
 }
 
+/// The certificate store, for the runtime facts (set once at start).
+static CERT_STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 async fn serve(a: CwmpdArgs) -> Result<(), String> {
+    let _ = CERT_STORE.set(a.cert_store.clone());
     let source = Arc::new(Source::open(&a.bus, None).await?);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;

@@ -334,6 +334,7 @@ async fn zero_touch_from_dhcp_option_43() {
     assert!(o.status.success(), "{}", text(&o));
     let acs_file = dir.join("dhcp/acs-url");
     let log = dir.join("cwmpd.log");
+    acs.push_request(Body::GetParameterValues(vec!["Device.Security.Certificate.".into()]));
     let _cwmpd = spawn_cwmpd(
         &dir,
         &addr,
@@ -369,6 +370,24 @@ async fn zero_touch_from_dhcp_option_43() {
         });
     assert!(s.has_event(&EventCode::Bootstrap), "{:?}", s.inform.events);
     assert_eq!(s.inform.device_id.serial_number, "ZT-1");
+    // The imported CA is in the TR-181 certificate table.
+    match &s.responses[0].1.body {
+        Body::GetParameterValuesResponse(v) => {
+            let subject = v
+                .iter()
+                .find(|p| p.name.ends_with(".Subject"))
+                .expect("a certificate");
+            let issuer = v
+                .iter()
+                .find(|p| p.name.ends_with(".Issuer"))
+                .expect("its issuer");
+            assert!(
+                !subject.value.is_empty() && subject.value == issuer.value,
+                "{v:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     s.assert_valid();
     acs.assert_all_valid();
 }
