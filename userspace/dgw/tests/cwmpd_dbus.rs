@@ -334,7 +334,9 @@ async fn zero_touch_from_dhcp_option_43() {
     assert!(o.status.success(), "{}", text(&o));
     let acs_file = dir.join("dhcp/acs-url");
     let log = dir.join("cwmpd.log");
-    acs.push_request(Body::GetParameterValues(vec!["Device.Security.Certificate.".into()]));
+    acs.push_request(Body::GetParameterValues(vec![
+        "Device.Security.Certificate.".into()
+    ]));
     let _cwmpd = spawn_cwmpd(
         &dir,
         &addr,
