@@ -1,7 +1,7 @@
 //! Test certificates for the ACS and file server: one CA, and server certificates that are
 //! good or broken in the ways a CPE's certificate validation levels must tell apart.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -80,23 +80,31 @@ impl TestPki {
 
     /// A server key and certificate of the given kind.
     pub fn identity(&self, kind: CertKind) -> anyhow::Result<TlsIdentity> {
+        match kind {
+            CertKind::WrongHost => self.issue(kind, &["wrong.example.net"]),
+            _ => self.issue(kind, &["localhost", "127.0.0.1"]),
+        }
+    }
+
+    /// A valid server certificate for other names than the loopback ones (e.g. the address
+    /// a QEMU guest reaches the host at): DNS names, or IP addresses where a name parses as
+    /// one. The first name is the common name.
+    pub fn identity_for(&self, names: &[&str]) -> anyhow::Result<TlsIdentity> {
+        anyhow::ensure!(!names.is_empty(), "a certificate needs at least one name");
+        self.issue(CertKind::Valid, names)
+    }
+
+    fn issue(&self, kind: CertKind, names: &[&str]) -> anyhow::Result<TlsIdentity> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
-        let (names, cn) = match kind {
-            CertKind::WrongHost => (
-                vec![SanType::DnsName("wrong.example.net".try_into()?)],
-                "wrong.example.net",
-            ),
-            _ => (
-                vec![
-                    SanType::DnsName("localhost".try_into()?),
-                    SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-                ],
-                "localhost",
-            ),
-        };
-        params.subject_alt_names = names;
-        params.distinguished_name.push(DnType::CommonName, cn);
+        params.subject_alt_names = names
+            .iter()
+            .map(|n| match n.parse::<IpAddr>() {
+                Ok(ip) => Ok(SanType::IpAddress(ip)),
+                Err(_) => Ok(SanType::DnsName((*n).try_into()?)),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        params.distinguished_name.push(DnType::CommonName, names[0]);
         if kind == CertKind::Expired {
             params.not_before = rcgen::date_time_ymd(2000, 1, 1);
             params.not_after = rcgen::date_time_ymd(2001, 1, 1);

@@ -1,0 +1,331 @@
+//! The gateway coming up, as the lab sees it, and the system test's checks.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::guest::Guest;
+use crate::lab::{Lab, SIP_USER};
+use crate::{say, BOOT_BOUND};
+
+/// The services every image runs, all `Type=notify`.
+pub const UNITS: [&str; 4] = ["dgw-confd", "dgw-hostd", "dgw-sipd", "dgw-cwmpd"];
+
+/// How long after systemd starts userspace each dgw unit may take to report READY=1 under
+/// QEMU without KVM (measured: 5-30 s; see the system test's output).
+pub const READY_BOUND: Duration = Duration::from_secs(120);
+
+/// What [`come_up`] saw.
+pub struct Up {
+    /// The units, each with its time to ready.
+    pub units: Vec<String>,
+    /// The SIP registration, as `dgw ctl` reports it in the guest.
+    pub registration: String,
+    /// The guest's kTLS counters that moved.
+    pub ktls: String,
+    /// The event codes of the first Inform.
+    pub inform_events: String,
+    /// Each unit's time from userspace start to ready.
+    pub ready: BTreeMap<String, Duration>,
+}
+
+/// `systemctl show` properties of a unit (or of the manager, for `None`).
+async fn show(guest: &Guest, unit: Option<&str>, props: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let out = guest
+        .run(&format!("systemctl show -p {props} {}", unit.unwrap_or("")))
+        .await?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+/// `/proc/net/tls_stat` as numbers.
+pub fn tls_stat(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?.to_string(), it.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits (up to [`BOOT_BOUND`]) for every milestone: ssh, the units ready, the Inform at the
+/// ACS, the SIP registration at Kamailio and in the guest's status, and kTLS in use in the
+/// guest. Prints each as it happens.
+pub async fn come_up(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<Up> {
+    let deadline = t0 + BOOT_BOUND;
+    let mut ssh_up = false;
+    let mut ready: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut inform_events: Option<String> = None;
+    let mut registered_at_kamailio = false;
+    let mut registration: Option<String> = None;
+    let mut ktls: Option<String> = None;
+    let mut userspace_start: Option<u64> = None;
+    loop {
+        anyhow::ensure!(
+            guest.running(),
+            "the guest stopped ({:?})",
+            guest.wait_exit_blocking(Duration::ZERO).ok()
+        );
+        if !ssh_up && guest.ssh("true").await.map(|r| r.0 == 0).unwrap_or(false) {
+            ssh_up = true;
+            say(t0, "guest: ssh answers");
+        }
+        if ssh_up && userspace_start.is_none() {
+            let m = show(guest, None, "UserspaceTimestampMonotonic").await?;
+            userspace_start = m.get("UserspaceTimestampMonotonic").and_then(|v| v.parse().ok());
+        }
+        if let (true, Some(start)) = (ssh_up, userspace_start) {
+            for unit in UNITS {
+                if ready.contains_key(unit) {
+                    continue;
+                }
+                let p = show(
+                    guest,
+                    Some(&format!("{unit}.service")),
+                    "Type,ActiveState,SubState,ActiveEnterTimestampMonotonic,Result",
+                )
+                .await?;
+                let state = p.get("ActiveState").map(String::as_str).unwrap_or("");
+                anyhow::ensure!(
+                    state != "failed",
+                    "{unit} failed: {p:?}\n{}",
+                    guest
+                        .run(&format!("journalctl -b -u {unit} --no-pager | tail -n 30"))
+                        .await
+                        .unwrap_or_default()
+                );
+                if state == "active" {
+                    anyhow::ensure!(
+                        p.get("Type").map(String::as_str) == Some("notify"),
+                        "{unit} is not Type=notify: {p:?}"
+                    );
+                    let at: u64 = p
+                        .get("ActiveEnterTimestampMonotonic")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let d = Duration::from_micros(at.saturating_sub(start));
+                    say(
+                        t0,
+                        &format!(
+                            "guest: {unit} ready (READY=1) {:.1} s after userspace started",
+                            d.as_secs_f64()
+                        ),
+                    );
+                    ready.insert(unit.to_string(), d);
+                }
+            }
+        }
+        if inform_events.is_none() {
+            if let Some(s) = lab.acs.sessions().first() {
+                let codes: Vec<String> = s.inform.events.iter().map(|e| e.code.to_string()).collect();
+                let events = codes.join(", ");
+                say(t0, &format!("ACS: Inform received ({events}) over HTTPS"));
+                inform_events = Some(events);
+            }
+        }
+        if !registered_at_kamailio && lab.kamailio.registered(SIP_USER) {
+            registered_at_kamailio = true;
+            say(t0, &format!("Kamailio: {SIP_USER} registered over TLS"));
+        }
+        if ssh_up && registered_at_kamailio && registration.is_none() {
+            let status = guest.run("dgw ctl get SipEp.RegistrationStatus").await?;
+            if status.contains("State=Registered") {
+                let status = status.trim().to_string();
+                say(
+                    t0,
+                    &format!("guest: dgw ctl get SipEp.RegistrationStatus: {status}"),
+                );
+                registration = Some(status);
+            }
+        }
+        if registration.is_some() && ktls.is_none() {
+            let stat = tls_stat(&guest.run("cat /proc/net/tls_stat").await?);
+            let n = |k: &str| stat.get(k).copied().unwrap_or(0);
+            if n("TlsCurrTxSw") >= 1 && n("TlsCurrRxSw") >= 1 {
+                let s = format!(
+                    "TlsCurrTxSw={} TlsCurrRxSw={} TlsTxSw={} TlsRxSw={} (/proc/net/tls_stat)",
+                    n("TlsCurrTxSw"),
+                    n("TlsCurrRxSw"),
+                    n("TlsTxSw"),
+                    n("TlsRxSw")
+                );
+                say(t0, &format!("guest: kernel TLS in use: {s}"));
+                ktls = Some(s);
+            }
+        }
+        if ready.len() == UNITS.len() && inform_events.is_some() && ktls.is_some() {
+            let units = UNITS
+                .iter()
+                .map(|u| format!("{u} ({:.0} s)", ready[*u].as_secs_f64()))
+                .collect();
+            return Ok(Up {
+                units,
+                registration: registration.unwrap_or_default(),
+                ktls: ktls.unwrap_or_default(),
+                inform_events: inform_events.unwrap_or_default(),
+                ready,
+            });
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<&str> = [
+                (!ssh_up, "ssh"),
+                (ready.len() < UNITS.len(), "every unit ready"),
+                (inform_events.is_none(), "an Inform at the ACS"),
+                (!registered_at_kamailio, "the registration at Kamailio"),
+                (registration.is_none(), "State=Registered in the guest"),
+                (ktls.is_none(), "kTLS counters"),
+            ]
+            .into_iter()
+            .filter(|(m, _)| *m)
+            .map(|(_, w)| w)
+            .collect();
+            let journal = if ssh_up {
+                guest
+                    .run("journalctl -b -u 'dgw-*' --no-pager | tail -n 60")
+                    .await
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            anyhow::bail!(
+                "not up after {BOOT_BOUND:?}: missing {}\n--- dgw journal ---\n{journal}\n--- Kamailio ---\n{}",
+                missing.join(", "),
+                lab.kamailio.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// The system test: the gateway comes up (every unit ready within [`READY_BOUND`]), `dgw ctl`
+/// works on the system bus, the D-Bus policy refuses a change from a non-admin and takes it
+/// from an admin, kTLS carries the SIP connection, and the gateway powers off cleanly.
+pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()> {
+    let up = come_up(t0, lab, guest).await?;
+    let mut failures = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            failures.push(what);
+        }
+    };
+
+    for (unit, d) in &up.ready {
+        check(
+            *d <= READY_BOUND,
+            format!(
+                "{unit} ready {:.1} s after userspace start (bound {READY_BOUND:?})",
+                d.as_secs_f64()
+            ),
+        );
+    }
+
+    // dgw ctl over the system bus, as root.
+    let name = "Cwmp.PeriodicInformInterval";
+    let before = guest.run(&format!("dgw ctl get {name}")).await?;
+    check(
+        before.contains("300"),
+        format!("dgw ctl get {name} over the system bus: {}", before.trim()),
+    );
+    check(
+        up.registration.contains("State=Registered"),
+        format!("dgw ctl get SipEp.RegistrationStatus: {}", up.registration),
+    );
+
+    // The policy: nobody may read but not change; a dgwadmin member may change.
+    let (code, out, err) = guest
+        .ssh(&format!(
+            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl set {name}=7200"
+        ))
+        .await?;
+    check(
+        code != 0 && (err.contains("AccessDenied") || err.to_lowercase().contains("denied")),
+        format!(
+            "a non-admin's `dgw ctl set` is refused by the D-Bus policy (exit {code}: {})",
+            err.trim()
+        ),
+    );
+    let (rcode, rout, _) = guest
+        .ssh(&format!(
+            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl get {name}"
+        ))
+        .await?;
+    check(
+        rcode == 0 && rout.contains("300"),
+        format!("a non-admin may still read {name}: {}", rout.trim()),
+    );
+    let _ = out;
+    let admin = guest
+        .ssh(&format!(
+            "id labop >/dev/null 2>&1 || useradd -M -N -G dgwadmin labop; \
+             setpriv --reuid=labop --regid=users --init-groups dgw ctl set {name}=7200 && dgw ctl get {name}"
+        ))
+        .await?;
+    check(
+        admin.0 == 0 && admin.1.contains("7200"),
+        format!(
+            "a dgwadmin member's `dgw ctl set` is taken: {}{}",
+            admin.1.trim(),
+            admin.2.trim()
+        ),
+    );
+
+    // kTLS, by the kernel's counters.
+    let stat = tls_stat(&guest.run("cat /proc/net/tls_stat").await?);
+    let n = |k: &str| stat.get(k).copied().unwrap_or(0);
+    check(
+        n("TlsCurrTxSw") >= 1 && n("TlsCurrRxSw") >= 1 && n("TlsTxSw") >= 1 && n("TlsRxSw") >= 1,
+        format!(
+            "guest /proc/net/tls_stat shows kTLS in use after registration: {}",
+            up.ktls
+        ),
+    );
+    check(
+        lab.acs.sessions().iter().all(|s| s.violations.is_empty()),
+        "the ACS saw no TR-069 protocol violation".to_string(),
+    );
+
+    // Clean shutdown: poweroff; every unit stops (sipd unregisters), QEMU exits 0.
+    say(t0, "guest: systemctl poweroff");
+    let shutdown = Instant::now();
+    let _ = guest.ssh("systemctl poweroff").await;
+    let status = tokio::task::block_in_place(|| guest.wait_exit_blocking(Duration::from_secs(120)));
+    let console = guest.console();
+    match status {
+        Ok(s) => check(
+            s.success(),
+            format!(
+                "QEMU exited ({s}) {:.1} s after poweroff",
+                shutdown.elapsed().as_secs_f64()
+            ),
+        ),
+        Err(e) => check(false, format!("the guest powers off within 120 s: {e}")),
+    }
+    check(
+        console.contains("reboot: Power down"),
+        "the console shows the kernel's power down".to_string(),
+    );
+    let stop_failures: Vec<&str> = console
+        .lines()
+        .filter(|l| {
+            l.contains("dgw") && (l.contains("Failed") || l.contains("FAILED") || l.contains("timed out"))
+        })
+        .collect();
+    check(
+        stop_failures.is_empty(),
+        format!("no dgw unit failed or timed out on the console: {stop_failures:?}"),
+    );
+    check(
+        !lab.kamailio.registered(SIP_USER),
+        format!("{SIP_USER} unregistered at Kamailio on shutdown (sipd's SIGTERM)"),
+    );
+
+    if failures.is_empty() {
+        say(t0, "system test: every check passed");
+        Ok(())
+    } else {
+        anyhow::bail!("{} check(s) failed: {}", failures.len(), failures.join("; "))
+    }
+}
