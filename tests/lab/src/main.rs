@@ -125,7 +125,14 @@ pub fn say(t0: Instant, what: &str) {
 
 /// `make run`: show the gateway come up, print where to reach it, wait for Ctrl-C.
 async fn show(t0: Instant, lab: &lab::Lab, guest: &mut guest::Guest) -> anyhow::Result<()> {
-    let ctrl_c = tokio::signal::ctrl_c();
+    // Ctrl-C, or a SIGTERM from a supervisor: both power the guest off and stop the lab.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let ctrl_c = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
     tokio::pin!(ctrl_c);
     let milestones = async {
         let up = system_test::come_up(t0, lab, guest).await?;
