@@ -11,8 +11,8 @@ use crate::{say, BOOT_BOUND};
 pub const UNITS: [&str; 4] = ["dgw-confd", "dgw-hostd", "dgw-sipd", "dgw-cwmpd"];
 
 /// How long after systemd starts userspace each dgw unit may take to report READY=1 under
-/// QEMU without KVM (measured: 5-30 s; see the system test's output).
-pub const READY_BOUND: Duration = Duration::from_secs(120);
+/// QEMU without KVM (measured: 25-60 s on 2 cores, the most when the machine is busy).
+pub const READY_BOUND: Duration = Duration::from_secs(150);
 
 /// What [`come_up`] saw.
 pub struct Up {
@@ -285,6 +285,39 @@ pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()
     check(
         lab.acs.sessions().iter().all(|s| s.violations.is_empty()),
         "the ACS saw no TR-069 protocol violation".to_string(),
+    );
+
+    // The A/B layout: slot A booted from root_a, the data partition under the store, and the
+    // booted slot marked good again once the services ran (GRUB set A_TRY=1 before booting it).
+    let cmdline = guest.run("cat /proc/cmdline").await?;
+    let mounts = guest
+        .run(
+            "for m in / /var/lib/dgw /boot/efi; do \
+             d=$(findmnt -no SOURCE $m); echo \"$m=$d:$(lsblk -no PARTLABEL $d)\"; done",
+        )
+        .await?;
+    let labels: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.rsplit_once(':'))
+        .map(|(_, p)| p.trim())
+        .collect();
+    check(
+        cmdline.contains("rauc.slot=A") && labels == ["root_a", "data", "esp"],
+        format!(
+            "booted slot A; /, /var/lib/dgw and /boot/efi are root_a, data and esp ({})",
+            mounts.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+    );
+    let env = guest
+        .run("systemctl is-active dgw-boot-ok.service; grub-editenv /boot/efi/EFI/dgw/grubenv list")
+        .await
+        .unwrap_or_default();
+    check(
+        env.contains("A_OK=1") && env.contains("A_TRY=0") && env.starts_with("active"),
+        format!(
+            "dgw-boot-ok marked slot A good in the ESP's grubenv ({})",
+            env.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
     );
 
     // Clean shutdown: poweroff; every unit stops (sipd unregisters), QEMU exits 0.
