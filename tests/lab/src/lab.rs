@@ -112,20 +112,8 @@ impl Lab {
 
         // Time: chrony serving its own clock on loopback.
         let ntp_dir = dir.join("ntp");
-        std::fs::create_dir_all(&ntp_dir)?;
-        let ntp_port = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
-        let conf = ntp_dir.join("chrony.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {ntp_port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\n\
-                 pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
-                d = ntp_dir.display()
-            ),
-        )?;
-        let chrony = Command::new("chronyd")
-            .args(["-d", "-x", "-u", "root", "-f"])
-            .arg(&conf)
+        let (mut chrony_cmd, ntp_port) = siplab::chrony_command(&ntp_dir)?;
+        let chrony = chrony_cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(ntp_dir.join("chronyd.log"))?)

@@ -118,6 +118,7 @@
 
 mod baresip;
 mod kamailio;
+mod ntp;
 mod pki;
 mod proc;
 mod sipp;
@@ -127,6 +128,7 @@ use std::path::{Path, PathBuf};
 
 pub use baresip::{Audio, Baresip, BaresipOptions, MediaEnc};
 pub use kamailio::{Algo, ConnectionReuse, Kamailio, KamailioOptions};
+pub use ntp::chrony_command;
 pub use pki::Pki;
 pub use sipp::{SippResult, SippUac, SippUas};
 

@@ -270,25 +270,9 @@ pub fn confd_and_hostd_policy(extra: &str) -> String {
 /// A chrony NTP server on a free loopback port (not touching the system
 /// clock); returns it and its port.
 pub fn chrony(dir: &Path) -> (Kill, u16) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let conf = dir.join("chrony.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nlocal stratum 8\nallow 127.0.0.1\ncmdport 0\n\
-             pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
+    let (mut cmd, port) = siplab::chrony_command(dir).unwrap();
     let k = Kill(
-        Command::new("chronyd")
-            .args(["-d", "-x", "-u", "root", "-f", conf.to_str().unwrap()])
-            .stdout(Stdio::null())
+        cmd.stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chronyd (Debian package chrony)"),
