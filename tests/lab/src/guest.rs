@@ -1,5 +1,6 @@
 //! The guest: the image booted by `qemu/run`, and ssh into it.
 
+use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -14,7 +15,7 @@ pub const CONNREQ_FORWARD: u16 = 7547;
 /// A booted guest; QEMU is killed if it is still running when this is dropped.
 pub struct Guest {
     child: Child,
-    /// The serial console log.
+    /// The serial console log of the current boot.
     pub console_log: PathBuf,
     /// Host port of the guest's ssh.
     pub ssh_port: u16,
@@ -22,6 +23,11 @@ pub struct Guest {
     pub connreq_port: u16,
     key: PathBuf,
     exit: Option<ExitStatus>,
+    qemu_run: PathBuf,
+    args: Vec<OsString>,
+    dir: PathBuf,
+    /// Boots so far (1 for the first).
+    pub boots: u32,
 }
 
 impl Drop for Guest {
@@ -41,34 +47,63 @@ fn free_port(preferred: u16) -> u16 {
     siplab::free_port()
 }
 
+fn launch(qemu_run: &Path, args: &[OsString], dir: &Path, console_log: &Path) -> anyhow::Result<Child> {
+    Command::new(qemu_run)
+        .arg("--log")
+        .arg(console_log)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("qemu.log"))?)
+        .stderr(std::fs::File::create(dir.join("qemu.err"))?)
+        // Its own process group: Ctrl-C reaches the lab, which powers the guest off.
+        .process_group(0)
+        .spawn()
+        .context("qemu/run")
+}
+
 impl Guest {
-    /// Boots `image` (left untouched: QEMU writes to an overlay) with the lab's credentials.
+    /// Boots a copy of `image` in `dir` (the image itself stays untouched; the copy keeps the
+    /// guest's changes across reboots) with the lab's credentials.
     pub fn boot(
         root: &Path,
         image: &Path,
         dir: &Path,
         credentials: &[(String, PathBuf)],
     ) -> anyhow::Result<Guest> {
-        let console_log = dir.join("console.log");
+        let disk = dir.join(format!(
+            "disk.{}",
+            image.extension().and_then(|e| e.to_str()).unwrap_or("img")
+        ));
+        // Sparse copy: a few hundred MB of data in a disk of a few GB.
+        let o = Command::new("cp")
+            .args(["--sparse=always", "--reflink=auto"])
+            .arg(image)
+            .arg(&disk)
+            .output()
+            .context("cp")?;
+        anyhow::ensure!(
+            o.status.success(),
+            "copying {}: {}",
+            image.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         let ssh_port = free_port(2222);
         let connreq_port = free_port(CONNREQ_FORWARD);
-        let mut cmd = Command::new(root.join("qemu/run"));
-        cmd.arg("--snapshot")
-            .arg("--log")
-            .arg(&console_log)
-            .arg("--no-default-fwd")
-            .args(["--fwd", &format!("{ssh_port}:22")])
-            .args(["--fwd", &format!("{connreq_port}:7547")]);
+        let mut args: Vec<OsString> = vec![
+            "--no-default-fwd".into(),
+            "--fwd".into(),
+            format!("{ssh_port}:22").into(),
+            "--fwd".into(),
+            format!("{connreq_port}:7547").into(),
+        ];
         for (name, file) in credentials {
-            cmd.arg("--cred").arg(format!("{name}={}", file.display()));
+            args.push("--cred".into());
+            args.push(format!("{name}={}", file.display()).into());
         }
-        cmd.arg(image)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("qemu.log"))?)
-            .stderr(std::fs::File::create(dir.join("qemu.err"))?)
-            // Its own process group: Ctrl-C reaches the lab, which powers the guest off.
-            .process_group(0);
-        let child = cmd.spawn().context("qemu/run")?;
+        args.push(disk.into());
+        let qemu_run = root.join("qemu/run");
+        let console_log = dir.join("console.log");
+        let child = launch(&qemu_run, &args, dir, &console_log)?;
         Ok(Guest {
             child,
             console_log,
@@ -76,7 +111,26 @@ impl Guest {
             connreq_port,
             key: dir.join("id_ed25519"),
             exit: None,
+            qemu_run,
+            args,
+            dir: dir.to_path_buf(),
+            boots: 1,
         })
+    }
+
+    /// Reboots the guest: `systemctl reboot` in it ends QEMU (it runs with -no-reboot), then
+    /// QEMU starts again on the same disk, logging to `console-N.log`. Returns the status
+    /// QEMU exited with and the console log of the boot that ended.
+    pub async fn reboot(&mut self, timeout: Duration) -> anyhow::Result<(ExitStatus, String)> {
+        // The connection drops as the guest goes down: the outcome says nothing.
+        let _ = self.ssh("systemctl reboot").await;
+        let status = tokio::task::block_in_place(|| self.wait_exit_blocking(timeout))?;
+        let console = self.console();
+        self.boots += 1;
+        self.console_log = self.dir.join(format!("console-{}.log", self.boots));
+        self.child = launch(&self.qemu_run, &self.args, &self.dir, &self.console_log)?;
+        self.exit = None;
+        Ok((status, console))
     }
 
     /// Whether QEMU still runs.
@@ -134,6 +188,18 @@ impl Guest {
         std::fs::read(&self.console_log)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
+    }
+
+    /// The console logs of every boot so far, in order, concatenated.
+    pub fn consoles(&self) -> String {
+        (1..=self.boots)
+            .map(|n| match n {
+                1 => self.dir.join("console.log"),
+                n => self.dir.join(format!("console-{n}.log")),
+            })
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect()
     }
 
     /// The options that reach the guest's ssh as root, for a person to paste.

@@ -135,7 +135,7 @@ async fn show(t0: Instant, lab: &lab::Lab, guest: &mut guest::Guest) -> anyhow::
     };
     tokio::pin!(ctrl_c);
     let milestones = async {
-        let up = system_test::come_up(t0, lab, guest).await?;
+        let up = system_test::come_up(t0, lab, guest, 0).await?;
         println!();
         println!("The gateway is up:");
         println!("  services ready:   {}", up.units.join(", "));

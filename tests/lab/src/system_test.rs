@@ -53,7 +53,10 @@ pub fn tls_stat(text: &str) -> BTreeMap<String, u64> {
 /// Waits (up to [`BOOT_BOUND`]) for every milestone: ssh, the units ready, the Inform at the
 /// ACS, the SIP registration at Kamailio and in the guest's status, and kTLS in use in the
 /// guest. Prints each as it happens.
-pub async fn come_up(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<Up> {
+///
+/// `informs_before` is the number of ACS sessions before this boot: the Inform awaited is the
+/// next one.
+pub async fn come_up(t0: Instant, lab: &Lab, guest: &mut Guest, informs_before: usize) -> anyhow::Result<Up> {
     let deadline = t0 + BOOT_BOUND;
     let mut ssh_up = false;
     let mut ready: BTreeMap<String, Duration> = BTreeMap::new();
@@ -118,7 +121,7 @@ pub async fn come_up(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Resul
             }
         }
         if inform_events.is_none() {
-            if let Some(s) = lab.acs.sessions().first() {
+            if let Some(s) = lab.acs.sessions().get(informs_before) {
                 let codes: Vec<String> = s.inform.events.iter().map(|e| e.code.to_string()).collect();
                 let events = codes.join(", ");
                 say(t0, &format!("ACS: Inform received ({events}) over HTTPS"));
@@ -199,96 +202,37 @@ pub async fn come_up(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Resul
     }
 }
 
-/// The system test: the gateway comes up (every unit ready within [`READY_BOUND`]), `dgw ctl`
-/// works on the system bus, the D-Bus policy refuses a change from a non-admin and takes it
-/// from an admin, kTLS carries the SIP connection, and the gateway powers off cleanly.
-pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()> {
-    let up = come_up(t0, lab, guest).await?;
-    let mut failures = Vec::new();
-    let mut check = |ok: bool, what: String| {
+/// The results of the system test's checks, printed as they are made.
+#[derive(Default)]
+struct Checks {
+    failures: Vec<String>,
+}
+
+impl Checks {
+    fn check(&mut self, ok: bool, what: String) {
         println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
         if !ok {
-            failures.push(what);
+            self.failures.push(what);
         }
-    };
-
-    for (unit, d) in &up.ready {
-        check(
-            *d <= READY_BOUND,
-            format!(
-                "{unit} ready {:.1} s after userspace start (bound {READY_BOUND:?})",
-                d.as_secs_f64()
-            ),
-        );
     }
 
-    // dgw ctl over the system bus, as root.
-    let name = "Cwmp.PeriodicInformInterval";
-    let before = guest.run(&format!("dgw ctl get {name}")).await?;
-    check(
-        before.contains("300"),
-        format!("dgw ctl get {name} over the system bus: {}", before.trim()),
-    );
-    check(
-        up.registration.contains("State=Registered"),
-        format!("dgw ctl get SipEp.RegistrationStatus: {}", up.registration),
-    );
+    fn ready(&mut self, up: &Up, boot: u32) {
+        for (unit, d) in &up.ready {
+            self.check(
+                *d <= READY_BOUND,
+                format!(
+                    "boot {boot}: {unit} ready {:.1} s after userspace start (bound {READY_BOUND:?})",
+                    d.as_secs_f64()
+                ),
+            );
+        }
+    }
+}
 
-    // The policy: nobody may read but not change; a dgwadmin member may change.
-    let (code, out, err) = guest
-        .ssh(&format!(
-            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl set {name}=7200"
-        ))
-        .await?;
-    check(
-        code != 0 && (err.contains("AccessDenied") || err.to_lowercase().contains("denied")),
-        format!(
-            "a non-admin's `dgw ctl set` is refused by the D-Bus policy (exit {code}: {})",
-            err.trim()
-        ),
-    );
-    let (rcode, rout, _) = guest
-        .ssh(&format!(
-            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl get {name}"
-        ))
-        .await?;
-    check(
-        rcode == 0 && rout.contains("300"),
-        format!("a non-admin may still read {name}: {}", rout.trim()),
-    );
-    let _ = out;
-    let admin = guest
-        .ssh(&format!(
-            "id labop >/dev/null 2>&1 || useradd -M -N -G dgwadmin labop; \
-             setpriv --reuid=labop --regid=users --init-groups dgw ctl set {name}=7200 && dgw ctl get {name}"
-        ))
-        .await?;
-    check(
-        admin.0 == 0 && admin.1.contains("7200"),
-        format!(
-            "a dgwadmin member's `dgw ctl set` is taken: {}{}",
-            admin.1.trim(),
-            admin.2.trim()
-        ),
-    );
-
-    // kTLS, by the kernel's counters.
-    let stat = tls_stat(&guest.run("cat /proc/net/tls_stat").await?);
-    let n = |k: &str| stat.get(k).copied().unwrap_or(0);
-    check(
-        n("TlsCurrTxSw") >= 1 && n("TlsCurrRxSw") >= 1 && n("TlsTxSw") >= 1 && n("TlsRxSw") >= 1,
-        format!(
-            "guest /proc/net/tls_stat shows kTLS in use after registration: {}",
-            up.ktls
-        ),
-    );
-    check(
-        lab.acs.sessions().iter().all(|s| s.violations.is_empty()),
-        "the ACS saw no TR-069 protocol violation".to_string(),
-    );
-
-    // The A/B layout: slot A booted from root_a, the data partition under the store, and the
-    // booted slot marked good again once the services ran (GRUB set A_TRY=1 before booting it).
+/// Which slot booted, from what, and the slot state in GRUB's environment block once
+/// `dgw-boot-ok` ran: `expect` lists `NAME=VALUE` pairs it must hold.
+async fn slot(guest: &Guest, checks: &mut Checks, slot: &str, expect: &[&str]) -> anyhow::Result<()> {
+    let root = format!("root_{}", slot.to_lowercase());
     let cmdline = guest.run("cat /proc/cmdline").await?;
     let mounts = guest
         .run(
@@ -301,22 +245,175 @@ pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()
         .filter_map(|l| l.rsplit_once(':'))
         .map(|(_, p)| p.trim())
         .collect();
-    check(
-        cmdline.contains("rauc.slot=A") && labels == ["root_a", "data", "esp"],
+    checks.check(
+        cmdline.contains(&format!("rauc.slot={slot}")) && labels == [root.as_str(), "data", "esp"],
         format!(
-            "booted slot A; /, /var/lib/dgw and /boot/efi are root_a, data and esp ({})",
+            "boot {}: slot {slot} booted; /, /var/lib/dgw and /boot/efi are {root}, data and esp ({})",
+            guest.boots,
             mounts.split_whitespace().collect::<Vec<_>>().join(" ")
         ),
     );
+    // dgw-boot-ok runs once the dgw services started: wait for it.
     let env = guest
-        .run("systemctl is-active dgw-boot-ok.service; grub-editenv /boot/efi/EFI/dgw/grubenv list")
+        .run(
+            "for i in $(seq 30); do systemctl is-active -q dgw-boot-ok.service && break; sleep 1; done; \
+             systemctl is-active dgw-boot-ok.service; grub-editenv /boot/efi/EFI/dgw/grubenv list",
+        )
         .await
         .unwrap_or_default();
-    check(
-        env.contains("A_OK=1") && env.contains("A_TRY=0") && env.starts_with("active"),
+    checks.check(
+        env.starts_with("active") && expect.iter().all(|e| env.lines().any(|l| l == *e)),
         format!(
-            "dgw-boot-ok marked slot A good in the ESP's grubenv ({})",
+            "boot {}: grubenv holds {} after dgw-boot-ok ({})",
+            guest.boots,
+            expect.join(" "),
             env.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+    );
+    Ok(())
+}
+
+/// Reboots the guest and waits for it to come up again; checks the reboot was clean and the
+/// new boot's Inform carries `1 BOOT` (not `0 BOOTSTRAP`: cwmpd's state is on the data
+/// partition, shared by the slots).
+async fn reboot(t0: Instant, lab: &Lab, guest: &mut Guest, checks: &mut Checks) -> anyhow::Result<()> {
+    let informs = lab.acs.sessions().len();
+    say(t0, "guest: systemctl reboot");
+    let (status, console) = guest.reboot(Duration::from_secs(120)).await?;
+    // A panic also ends QEMU with 0 (panic=10, then a reboot, and QEMU runs with -no-reboot):
+    // the console tells the two apart.
+    checks.check(
+        status.success()
+            && console.contains("reboot: Restarting system")
+            && !console.contains("Kernel panic"),
+        format!(
+            "boot {}: the guest went down cleanly for the reboot ({status}, \"reboot: Restarting system\")",
+            guest.boots - 1
+        ),
+    );
+    say(t0, &format!("boot {}: booting again", guest.boots));
+    let up = come_up(t0, lab, guest, informs).await?;
+    checks.ready(&up, guest.boots);
+    checks.check(
+        up.inform_events.contains("1 BOOT") && !up.inform_events.contains("0 BOOTSTRAP"),
+        format!(
+            "boot {}: the Inform says 1 BOOT, not 0 BOOTSTRAP ({})",
+            guest.boots, up.inform_events
+        ),
+    );
+    Ok(())
+}
+
+/// The system test: the gateway comes up (every unit ready within [`READY_BOUND`]), `dgw ctl`
+/// works on the system bus, the D-Bus policy refuses a change from a non-admin and takes it
+/// from an admin, kTLS carries the SIP connection; the A/B boot switches to slot B and falls
+/// back to A when B's try fails; the gateway powers off cleanly.
+pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()> {
+    let up = come_up(t0, lab, guest, 0).await?;
+    let mut checks = Checks::default();
+    checks.ready(&up, 1);
+
+    // dgw ctl over the system bus, as root.
+    let name = "Cwmp.PeriodicInformInterval";
+    let before = guest.run(&format!("dgw ctl get {name}")).await?;
+    checks.check(
+        before.contains("300"),
+        format!("dgw ctl get {name} over the system bus: {}", before.trim()),
+    );
+    checks.check(
+        up.registration.contains("State=Registered"),
+        format!("dgw ctl get SipEp.RegistrationStatus: {}", up.registration),
+    );
+
+    // The policy: nobody may read but not change; a dgwadmin member may change.
+    let (code, _, err) = guest
+        .ssh(&format!(
+            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl set {name}=7200"
+        ))
+        .await?;
+    checks.check(
+        code != 0 && (err.contains("AccessDenied") || err.to_lowercase().contains("denied")),
+        format!(
+            "a non-admin's `dgw ctl set` is refused by the D-Bus policy (exit {code}: {})",
+            err.trim()
+        ),
+    );
+    let (rcode, rout, _) = guest
+        .ssh(&format!(
+            "setpriv --reuid=nobody --regid=nogroup --clear-groups dgw ctl get {name}"
+        ))
+        .await?;
+    checks.check(
+        rcode == 0 && rout.contains("300"),
+        format!("a non-admin may still read {name}: {}", rout.trim()),
+    );
+    let admin = guest
+        .ssh(&format!(
+            "id labop >/dev/null 2>&1 || useradd -M -N -G dgwadmin labop; \
+             setpriv --reuid=labop --regid=users --init-groups dgw ctl set {name}=7200 && dgw ctl get {name}"
+        ))
+        .await?;
+    checks.check(
+        admin.0 == 0 && admin.1.contains("7200"),
+        format!(
+            "a dgwadmin member's `dgw ctl set` is taken: {}{}",
+            admin.1.trim(),
+            admin.2.trim()
+        ),
+    );
+
+    // kTLS, by the kernel's counters.
+    let stat = tls_stat(&guest.run("cat /proc/net/tls_stat").await?);
+    let n = |k: &str| stat.get(k).copied().unwrap_or(0);
+    checks.check(
+        n("TlsCurrTxSw") >= 1 && n("TlsCurrRxSw") >= 1 && n("TlsTxSw") >= 1 && n("TlsRxSw") >= 1,
+        format!(
+            "guest /proc/net/tls_stat shows kTLS in use after registration: {}",
+            up.ktls
+        ),
+    );
+
+    // A/B: slot A boots and is marked good; slot B (in the development image a copy of A,
+    // not yet bootable) is made the first choice as an update would, boots and is marked good;
+    // then its try is left unfinished, as when a new slot fails before the services start,
+    // and GRUB falls back to A.
+    slot(
+        guest,
+        &mut checks,
+        "A",
+        &["ORDER=A B", "A_OK=1", "A_TRY=0", "B_OK=0"],
+    )
+    .await?;
+    guest
+        .run("grub-editenv /boot/efi/EFI/dgw/grubenv set 'ORDER=B A' B_OK=1 B_TRY=0")
+        .await?;
+    reboot(t0, lab, guest, &mut checks).await?;
+    slot(guest, &mut checks, "B", &["ORDER=B A", "B_OK=1", "B_TRY=0"]).await?;
+    let kept = guest.run(&format!("dgw ctl get {name}")).await?;
+    checks.check(
+        kept.contains("7200"),
+        format!(
+            "boot 2: slot B has the configuration made on slot A (data partition): {}",
+            kept.trim()
+        ),
+    );
+    guest
+        .run("grub-editenv /boot/efi/EFI/dgw/grubenv set B_TRY=1")
+        .await?;
+    reboot(t0, lab, guest, &mut checks).await?;
+    slot(
+        guest,
+        &mut checks,
+        "A",
+        &["ORDER=B A", "A_OK=1", "A_TRY=0", "B_TRY=1"],
+    )
+    .await?;
+
+    checks.check(
+        lab.acs.sessions().iter().all(|s| s.violations.is_empty()),
+        format!(
+            "the ACS saw no TR-069 protocol violation in {} sessions",
+            lab.acs.sessions().len()
         ),
     );
 
@@ -325,19 +422,19 @@ pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()
     let shutdown = Instant::now();
     let _ = guest.ssh("systemctl poweroff").await;
     let status = tokio::task::block_in_place(|| guest.wait_exit_blocking(Duration::from_secs(120)));
-    let console = guest.console();
+    let console = guest.consoles();
     match status {
-        Ok(s) => check(
+        Ok(s) => checks.check(
             s.success(),
             format!(
                 "QEMU exited ({s}) {:.1} s after poweroff",
                 shutdown.elapsed().as_secs_f64()
             ),
         ),
-        Err(e) => check(false, format!("the guest powers off within 120 s: {e}")),
+        Err(e) => checks.check(false, format!("the guest powers off within 120 s: {e}")),
     }
-    check(
-        console.contains("reboot: Power down"),
+    checks.check(
+        console.contains("reboot: Power down") && !console.contains("Kernel panic"),
         "the console shows the kernel's power down".to_string(),
     );
     let stop_failures: Vec<&str> = console
@@ -346,19 +443,26 @@ pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()
             l.contains("dgw") && (l.contains("Failed") || l.contains("FAILED") || l.contains("timed out"))
         })
         .collect();
-    check(
+    checks.check(
         stop_failures.is_empty(),
-        format!("no dgw unit failed or timed out on the console: {stop_failures:?}"),
+        format!(
+            "no dgw unit failed or timed out on the console of any of the {} boots: {stop_failures:?}",
+            guest.boots
+        ),
     );
-    check(
+    checks.check(
         !lab.kamailio.registered(SIP_USER),
         format!("{SIP_USER} unregistered at Kamailio on shutdown (sipd's SIGTERM)"),
     );
 
-    if failures.is_empty() {
+    if checks.failures.is_empty() {
         say(t0, "system test: every check passed");
         Ok(())
     } else {
-        anyhow::bail!("{} check(s) failed: {}", failures.len(), failures.join("; "))
+        anyhow::bail!(
+            "{} check(s) failed: {}",
+            checks.failures.len(),
+            checks.failures.join("; ")
+        )
     }
 }
