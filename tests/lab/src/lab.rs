@@ -28,6 +28,9 @@ pub struct Lab {
     pub acs_url_for_guest: String,
     /// systemd credentials for the guest: (name, file).
     pub credentials: Vec<(String, PathBuf)>,
+    /// The passwords the guest was given (SIP, ACS, connection request): none may show in
+    /// its journal.
+    pub secrets: Vec<String>,
 }
 
 impl Drop for Lab {
@@ -180,6 +183,7 @@ impl Lab {
             acs,
             acs_url_for_guest,
             credentials,
+            secrets: vec![sip_password, acs_password, cr_password],
         })
     }
 }

@@ -373,6 +373,22 @@ pub async fn run(t0: Instant, lab: &Lab, guest: &mut Guest) -> anyhow::Result<()
         ),
     );
 
+    // Secrets: the passwords provisioned (and applied through confd) never reach the journal.
+    let journal = guest.run("journalctl -b --no-pager -o cat").await?;
+    let leaked = lab
+        .secrets
+        .iter()
+        .filter(|p| journal.contains(p.as_str()))
+        .count();
+    checks.check(
+        leaked == 0 && journal.contains("dgw-provision: configuration script applied"),
+        format!(
+            "none of the {} provisioned passwords is in the guest's journal ({} lines; {leaked} found)",
+            lab.secrets.len(),
+            journal.lines().count()
+        ),
+    );
+
     // A/B: slot A boots and is marked good; slot B (in the development image a copy of A,
     // not yet bootable) is made the first choice as an update would, boots and is marked good;
     // then its try is left unfinished, as when a new slot fails before the services start,
